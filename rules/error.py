@@ -1,0 +1,26 @@
+"""Error: emit an error event and fail the function with a structured business error."""
+
+from __future__ import annotations
+
+from runtara_build.api import ClassVar, Field, InputMapping, Literal, Refs, StepBase, StepRule
+
+
+class ErrorStep(StepBase):
+    STEP_TYPE: ClassVar[str] = "Error"
+    step_type: Literal["Error"] = Field(description="Tag: Error.")
+    category: Literal["transient", "permanent"] = Field(
+        default="permanent", description="Retry class of the raised error."
+    )
+    code: str = Field(description="Machine-readable error code.")
+    message: str = Field(description="Error text, verbatim (never interpolated).")
+    severity: Literal["info", "warning", "error", "critical"] = Field(
+        default="error", description="Severity of the raised error."
+    )
+    context: InputMapping = Field(default_factory=dict, description="Structured context.")
+
+
+def refs(step: ErrorStep) -> Refs:
+    return Refs(mapping=(("/context", step.context),))
+
+
+RULE = StepRule(model=ErrorStep, refs=refs)

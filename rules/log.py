@@ -1,0 +1,22 @@
+"""Log: emit a structured log event, then continue to the next step."""
+
+from __future__ import annotations
+
+from runtara_build.api import ClassVar, Field, InputMapping, Literal, Refs, StepBase, StepRule
+
+
+class LogStep(StepBase):
+    STEP_TYPE: ClassVar[str] = "Log"
+    step_type: Literal["Log"] = Field(description="Tag: Log.")
+    level: Literal["debug", "info", "warn", "error"] = Field(
+        default="info", description="Severity of the emitted event."
+    )
+    message: str = Field(description="Event text, emitted verbatim (never interpolated).")
+    context: InputMapping = Field(default_factory=dict, description="Structured context.")
+
+
+def refs(step: LogStep) -> Refs:
+    return Refs(mapping=(("/context", step.context),))
+
+
+RULE = StepRule(model=LogStep, refs=refs)

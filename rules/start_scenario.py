@@ -1,0 +1,51 @@
+"""StartScenario: run a child workflow in-process as one durable, retried unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BeforeValidator
+from typing_extensions import Annotated
+
+from runtara_build.api import (
+    ClassVar,
+    Field,
+    InputMapping,
+    Literal,
+    NonNegInt,
+    PositiveInt,
+    Refs,
+    StepBase,
+    StepRule,
+)
+
+
+def _string_or_integer(value: Any) -> Any:
+    # Its value is checked by E050, never E000 (DSL §1.2); only the JSON type is parse-level.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        from pydantic_core import PydanticCustomError
+
+        raise PydanticCustomError("string_or_integer", "must be a string or an integer")
+    return value
+
+
+ChildVersion = Annotated[Any, BeforeValidator(_string_or_integer)]
+
+
+class StartScenarioStep(StepBase):
+    STEP_TYPE: ClassVar[str] = "StartScenario"
+    HONOURS_ON_ERROR: ClassVar[bool] = True
+    step_type: Literal["StartScenario"] = Field(description="Tag: StartScenario.")
+    child_scenario_id: str = Field(description="The child's scenario id.")
+    child_version: ChildVersion = Field(description='"latest", "current" or an integer >= 1.')
+    input_mapping: InputMapping = Field(default_factory=dict, description="The child's data.")
+    max_retries: NonNegInt = Field(default=3, description="Retries after the first attempt.")
+    retry_delay: NonNegInt = Field(default=1000, description="Base backoff delay in ms.")
+    timeout: PositiveInt | None = Field(default=None, description="Per-attempt limit in ms.")
+
+
+def refs(step: StartScenarioStep) -> Refs:
+    return Refs(mapping=(("/inputMapping", step.input_mapping),))
+
+
+RULE = StepRule(model=StartScenarioStep, refs=refs)

@@ -1,0 +1,35 @@
+"""WaitForSignal: run onWait, then wait durably for a custom signal's payload."""
+
+from __future__ import annotations
+
+from runtara_build.api import (
+    ClassVar,
+    ExecutionGraph,
+    Field,
+    Literal,
+    MappingValue,
+    PositiveInt,
+    Refs,
+    Schema,
+    StepBase,
+    StepRule,
+)
+
+
+class WaitForSignalStep(StepBase):
+    STEP_TYPE: ClassVar[str] = "WaitForSignal"
+    step_type: Literal["WaitForSignal"] = Field(description="Tag: WaitForSignal.")
+    on_wait: ExecutionGraph | None = Field(default=None, description="Runs once, when the wait starts.")
+    timeout_ms: MappingValue | None = Field(default=None, description="Deadline in ms; none waits forever.")
+    poll_interval_ms: PositiveInt = Field(default=1000, description="Poll period in ms.")
+    response_schema: Schema | None = Field(default=None, description="Passed on in the event.")
+
+    def subgraphs(self) -> tuple[tuple[str, ExecutionGraph], ...]:
+        return (("/onWait", self.on_wait),) if self.on_wait else ()
+
+
+def refs(step: WaitForSignalStep) -> Refs:
+    return Refs(wider=(("/timeoutMs", step.timeout_ms),) if step.timeout_ms else ())
+
+
+RULE = StepRule(model=WaitForSignalStep, refs=refs)

@@ -1,0 +1,29 @@
+//! Runtime library linked into every workflow binary built by `runtara-build`.
+//!
+//! Generated code calls the API documented in `runtime/API.md`: a table of JSON
+//! constants ([`Consts`]), table-driven graphs ([`GraphDef`], [`run_graph`]), one helper
+//! per step type ([`steps`]) and the binary entry point ([`main`]).
+
+pub mod agents;
+mod durable;
+pub mod errors;
+pub mod eval;
+mod frame;
+mod graph;
+pub mod json;
+mod run;
+pub mod steps;
+mod store;
+pub mod template;
+
+pub use serde_json::{Map, Value};
+
+pub use durable::{checkpoint_key, pct};
+pub use eval::{eval_condition, eval_mapping, eval_value};
+pub use frame::{Frame, RunCtx};
+pub use graph::{
+    run_graph, ChildDef, Consts, Control, Failure, GraphDef, OnErrorEdge, ScenarioDef, StepDef,
+    StepFn, StepMeta, StepResult, StepType,
+};
+pub use run::main;
+pub use store::Store;
