@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BeforeValidator
-from typing_extensions import Annotated
-
 from runtara_build.api import (
+    ChildVersion,
     ClassVar,
     Field,
     InputMapping,
@@ -18,18 +14,6 @@ from runtara_build.api import (
     StepBase,
     StepRule,
 )
-
-
-def _string_or_integer(value: Any) -> Any:
-    # Its value is checked by E050, never E000 (DSL §1.2); only the JSON type is parse-level.
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        from pydantic_core import PydanticCustomError
-
-        raise PydanticCustomError("string_or_integer", "must be a string or an integer")
-    return value
-
-
-ChildVersion = Annotated[Any, BeforeValidator(_string_or_integer)]
 
 
 class StartScenarioStep(StepBase):

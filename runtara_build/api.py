@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from runtara_build.dsl.base import (
+    ChildVersion,
     CompositeValue,
     Condition,
     ImmediateValue,
@@ -80,6 +81,7 @@ class StepRule:
 
 
 __all__ = [
+    "ChildVersion",
     "ClassVar",
     "CompositeValue",
     "Condition",

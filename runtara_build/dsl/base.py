@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -17,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 
 class Model(BaseModel):
@@ -56,6 +58,16 @@ def _optional_aliases(cls: type[BaseModel]) -> frozenset[str]:
 
 
 NonNegInt = Annotated[int, Field(ge=0)]
+
+
+def _string_or_integer(value: Any) -> Any:
+    # `childVersion`'s value is checked by E050, never E000 (DSL §1.2): only its JSON type is.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PydanticCustomError("string_or_integer", "must be a string or an integer")
+    return value
+
+
+ChildVersion = Annotated[Any, BeforeValidator(_string_or_integer)]
 PositiveInt = Annotated[int, Field(ge=1)]
 #: Any JSON value; `null` included.
 Json = Any

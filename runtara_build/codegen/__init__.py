@@ -1,0 +1,1 @@
+"""Rust code generation: the structured writer, the one escaping module, the program emitter."""

@@ -1,0 +1,1 @@
+"""The Rust toolchain: detection (runs processes) and pure argv construction."""
