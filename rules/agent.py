@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
     Field,
     InputMapping,
-    Literal,
     Model,
     NonNegInt,
     PositiveInt,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
     Field,
-    Literal,
     MappingValue,
     Model,
     NonNegInt,

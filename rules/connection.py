@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from runtara_build.api import ClassVar, Field, Literal, StepBase, StepRule
+from typing import ClassVar, Literal
+
+from runtara_build.api import Field, StepBase, StepRule
 
 
 class ConnectionStep(StepBase):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from runtara_build.api import ClassVar, Field, Literal, MappingValue, Refs, StepBase, StepRule
+from typing import ClassVar, Literal
+
+from runtara_build.api import (
+    EmitContext,
+    Field,
+    MappingValue,
+    Refs,
+    RustWriter,
+    StepBase,
+    StepRule,
+)
 
 
 class DelayStep(StepBase):
@@ -15,4 +25,8 @@ def refs(step: DelayStep) -> Refs:
     return Refs(wider=(("/durationMs", step.duration_ms),))
 
 
-RULE = StepRule(model=DelayStep, refs=refs)
+def emit(step: DelayStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::delay(f, m, {ctx.config(step, ())})")
+
+
+RULE = StepRule(model=DelayStep, refs=refs, emit=emit)

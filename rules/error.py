@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from runtara_build.api import ClassVar, Field, InputMapping, Literal, Refs, StepBase, StepRule
+from typing import ClassVar, Literal
+
+from runtara_build.api import (
+    EmitContext,
+    Field,
+    InputMapping,
+    Refs,
+    RustWriter,
+    StepBase,
+    StepRule,
+)
 
 
 class ErrorStep(StepBase):
@@ -23,4 +33,8 @@ def refs(step: ErrorStep) -> Refs:
     return Refs(mapping=(("/context", step.context),))
 
 
-RULE = StepRule(model=ErrorStep, refs=refs)
+def emit(step: ErrorStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::error(f, m, {ctx.config(step, ('/context',))})")
+
+
+RULE = StepRule(model=ErrorStep, refs=refs, emit=emit)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
     Condition,
+    EmitContext,
     Field,
-    Literal,
     MappingValue,
     Model,
     Refs,
+    RustWriter,
     StepBase,
     StepRule,
 )
@@ -27,7 +29,13 @@ class FilterStep(StepBase):
 
 
 def refs(step: FilterStep) -> Refs:
-    return Refs(wider=(("/config/value", step.config.value), ("/config/condition", step.config.condition)))
+    return Refs(
+        wider=(("/config/value", step.config.value), ("/config/condition", step.config.condition))
+    )
 
 
-RULE = StepRule(model=FilterStep, refs=refs)
+def emit(step: FilterStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::filter(f, m, {ctx.config(step, ())})")
+
+
+RULE = StepRule(model=FilterStep, refs=refs, emit=emit)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from runtara_build.api import ClassVar, Field, InputMapping, Literal, Refs, StepBase, StepRule
+from typing import ClassVar, Literal
+
+from runtara_build.api import (
+    EmitContext,
+    Field,
+    InputMapping,
+    Refs,
+    RustWriter,
+    StepBase,
+    StepRule,
+)
 
 
 class FinishStep(StepBase):
@@ -17,4 +27,8 @@ def refs(step: FinishStep) -> Refs:
     return Refs(mapping=(("/inputMapping", step.input_mapping),))
 
 
-RULE = StepRule(model=FinishStep, refs=refs)
+def emit(step: FinishStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::finish(f, m, {ctx.config(step, ('/inputMapping',))})")
+
+
+RULE = StepRule(model=FinishStep, refs=refs, emit=emit)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
+    EmitContext,
     Field,
-    Literal,
     MappingValue,
     Model,
     Refs,
+    RustWriter,
     StepBase,
     StepRule,
 )
@@ -30,4 +32,8 @@ def refs(step: GroupByStep) -> Refs:
     return Refs(wider=(("/config/value", step.config.value),))
 
 
-RULE = StepRule(model=GroupByStep, refs=refs)
+def emit(step: GroupByStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::group_by(f, m, {ctx.config(step, ())})")
+
+
+RULE = StepRule(model=GroupByStep, refs=refs, emit=emit)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from runtara_build.api import ClassVar, Field, InputMapping, Literal, Refs, StepBase, StepRule
+from typing import ClassVar, Literal
+
+from runtara_build.api import (
+    EmitContext,
+    Field,
+    InputMapping,
+    Refs,
+    RustWriter,
+    StepBase,
+    StepRule,
+)
 
 
 class LogStep(StepBase):
@@ -19,4 +29,8 @@ def refs(step: LogStep) -> Refs:
     return Refs(mapping=(("/context", step.context),))
 
 
-RULE = StepRule(model=LogStep, refs=refs)
+def emit(step: LogStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::log(f, m, {ctx.config(step, ('/context',))})")
+
+
+RULE = StepRule(model=LogStep, refs=refs, emit=emit)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
     ChildVersion,
-    ClassVar,
     Field,
     InputMapping,
-    Literal,
     NonNegInt,
     PositiveInt,
     Refs,

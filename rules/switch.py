@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
+    EmitContext,
     Field,
     Json,
-    Literal,
     MappingValue,
     Model,
     Refs,
+    RustWriter,
     StepBase,
     StepRule,
 )
@@ -50,4 +52,8 @@ def refs(step: SwitchStep) -> Refs:
     return Refs(wider=(("/config/value", step.config.value),) if step.config else ())
 
 
-RULE = StepRule(model=SwitchStep, refs=refs)
+def emit(step: SwitchStep, out: RustWriter, ctx: EmitContext) -> None:
+    out.line(f"rt::steps::switch(f, m, {ctx.config(step, ())})")
+
+
+RULE = StepRule(model=SwitchStep, refs=refs, emit=emit)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 from runtara_build.api import (
-    ClassVar,
     ExecutionGraph,
     Field,
-    Literal,
     MappingValue,
     PositiveInt,
     Refs,
@@ -19,8 +19,12 @@ from runtara_build.api import (
 class WaitForSignalStep(StepBase):
     STEP_TYPE: ClassVar[str] = "WaitForSignal"
     step_type: Literal["WaitForSignal"] = Field(description="Tag: WaitForSignal.")
-    on_wait: ExecutionGraph | None = Field(default=None, description="Runs once, when the wait starts.")
-    timeout_ms: MappingValue | None = Field(default=None, description="Deadline in ms; none waits forever.")
+    on_wait: ExecutionGraph | None = Field(
+        default=None, description="Runs once, when the wait starts."
+    )
+    timeout_ms: MappingValue | None = Field(
+        default=None, description="Deadline in ms; none waits forever."
+    )
     poll_interval_ms: PositiveInt = Field(default=1000, description="Poll period in ms.")
     response_schema: Schema | None = Field(default=None, description="Passed on in the event.")
 

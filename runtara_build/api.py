@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from runtara_build.codegen.literals import rust_str
+from runtara_build.codegen.writer import RustWriter
 from runtara_build.dsl.base import (
     ChildVersion,
     CompositeValue,
@@ -30,10 +32,15 @@ from runtara_build.dsl.base import (
     TemplateValue,
 )
 from runtara_build.dsl.workflow import Edge, ExecutionGraph, StepBase
-from runtara_build.errors import Diagnostic, Location
+from runtara_build.errors import BuildError, Diagnostic, Location
 
 if TYPE_CHECKING:
+    from runtara_build.codegen.context import EmitContext
     from runtara_build.validate.context import CheckContext
+
+
+if not TYPE_CHECKING:
+    from runtara_build.codegen.context import EmitContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,7 @@ class Refs:
 
 Checker = Callable[[Any, "CheckContext"], Iterator[Diagnostic]]
 RefsOf = Callable[[Any], Refs]
+Emitter = Callable[[Any, RustWriter, "EmitContext"], None]
 
 
 def _no_refs(_step: Any) -> Refs:
@@ -61,6 +69,10 @@ def _no_checks(_step: Any, _ctx: CheckContext) -> Iterator[Diagnostic]:
     return iter(())
 
 
+def _no_emitter(step: Any, _out: RustWriter, _ctx: EmitContext) -> None:
+    raise BuildError(Diagnostic("RB399", f"step type {step.STEP_TYPE} has no emitter"))
+
+
 @dataclass(frozen=True, slots=True)
 class StepRule:
     """Everything the engine knows about one step type.
@@ -68,11 +80,13 @@ class StepRule:
     model: the pydantic model; its `step_type` Literal is the `stepType` tag.
     refs:  the step's mappings and conditions, for reference checks and dependency analysis.
     check: step-specific validation (DSL §12), yielding diagnostics with step-relative pointers.
+    emit:  writes the Rust expression that runs one step (an arm of its graph's dispatch).
     """
 
     model: type[StepBase]
     refs: RefsOf = _no_refs
     check: Checker = _no_checks
+    emit: Emitter = _no_emitter
     source: str = field(default="", compare=False)  # the rule file, filled in by discovery
 
     @property
@@ -81,12 +95,14 @@ class StepRule:
 
 
 __all__ = [
+    "BuildError",
     "ChildVersion",
     "ClassVar",
     "CompositeValue",
     "Condition",
     "Diagnostic",
     "Edge",
+    "EmitContext",
     "ExecutionGraph",
     "Field",
     "ImmediateValue",
@@ -101,9 +117,11 @@ __all__ = [
     "PositiveInt",
     "ReferenceValue",
     "Refs",
+    "RustWriter",
     "Schema",
     "SchemaField",
     "StepBase",
     "StepRule",
     "TemplateValue",
+    "rust_str",
 ]

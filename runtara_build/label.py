@@ -66,7 +66,7 @@ def _split_kind(text: str) -> tuple[str, Kind]:
         return body, "bin"
     if kind not in KINDS:
         raise _bad(text, f"has the kind {kind!r}")
-    return body, kind  # type: ignore[return-value]
+    return body, kind
 
 
 def _check_segment(text: str, segment: str) -> None:

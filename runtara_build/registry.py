@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Union
@@ -39,7 +40,7 @@ def _load(path: Path) -> StepRule:
     rule = getattr(module, "RULE", None)
     if not isinstance(rule, StepRule):
         raise BuildError(Diagnostic("RB399", f"rule file {path} must export RULE = StepRule(...)"))
-    return StepRule(model=rule.model, refs=rule.refs, check=rule.check, source=str(path))
+    return replace(rule, source=str(path))
 
 
 def discover(directory: Path) -> dict[str, StepRule]:

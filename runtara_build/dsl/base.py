@@ -6,7 +6,7 @@ member takes JSON integers only and strings are never read as numbers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -105,16 +105,14 @@ def _composite_kind(v: Any) -> str:
 class CompositeValue(Model):
     value_type: Literal["composite"] = Field(description="Tag: build an object or array.")
     value: Annotated[
-        Union[
-            Annotated[dict[str, MappingValue], Tag("dict")],
-            Annotated[list[MappingValue], Tag("list")],
-        ],
+        Annotated[dict[str, MappingValue], Tag("dict")]
+        | Annotated[list[MappingValue], Tag("list")],
         Discriminator(_composite_kind),
     ] = Field(description="An object or array of MappingValues; keys are literal.")
 
 
 MappingValue = Annotated[
-    Union[ImmediateValue, ReferenceValue, CompositeValue, TemplateValue],
+    ImmediateValue | ReferenceValue | CompositeValue | TemplateValue,
     Field(discriminator="value_type"),
 ]
 #: Destination key -> value, in document order (the order is semantic, DSL §3.1).
@@ -148,7 +146,7 @@ class CompositeCondition(CompositeValue):
 
 
 ValueCondition = Annotated[
-    Union[ImmediateCondition, ReferenceCondition, CompositeCondition, TemplateCondition],
+    ImmediateCondition | ReferenceCondition | CompositeCondition | TemplateCondition,
     Field(discriminator="value_type"),
 ]
 
@@ -159,10 +157,7 @@ def _argument_kind(v: Any) -> str:
 
 
 Argument = Annotated[
-    Union[
-        Annotated["Condition", Tag("condition")],
-        Annotated[MappingValue, Tag("value")],
-    ],
+    Annotated["Condition", Tag("condition")] | Annotated[MappingValue, Tag("value")],
     Discriminator(_argument_kind),
 ]
 
@@ -178,10 +173,7 @@ def _condition_kind(v: Any) -> str:
 
 
 Condition = Annotated[
-    Union[
-        Annotated[OperationCondition, Tag("operation")],
-        Annotated[ValueCondition, Tag("value")],
-    ],
+    Annotated[OperationCondition, Tag("operation")] | Annotated[ValueCondition, Tag("value")],
     Discriminator(_condition_kind),
 ]
 

@@ -28,9 +28,16 @@ INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 def _parse_int(text: str) -> int | float:
     # Integers outside [-2^63, 2^64-1], and -0, are floats (DSL conventions).
     if len(text) > 21 or text in ("-0",):
-        return float(text)
+        return _parse_float(text)
     value = int(text)
     return value if INT_MIN <= value <= INT_MAX else float(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large for a double")
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -39,7 +46,9 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(text: str) -> Any:
     """JSON with the DSL's number rules; raises ValueError (json.JSONDecodeError included)."""
-    return json.loads(text, parse_int=_parse_int, parse_constant=_reject_constant)
+    return json.loads(
+        text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
+    )
 
 
 @dataclass
@@ -93,7 +102,9 @@ def load(
         doc.text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         doc.diagnostics.append(
-            Diagnostic("E000", f"a document must be UTF-8, but byte {exc.start} is not", Location(file))
+            Diagnostic(
+                "E000", f"a document must be UTF-8, but byte {exc.start} is not", Location(file)
+            )
         )
         return doc
     if not _parse(doc):
@@ -151,7 +162,9 @@ def _check_graph_depth(doc: Document) -> bool:
     while todo:
         graph, ptr, level = todo.pop()
         if level > MAX_GRAPH_DEPTH:
-            doc.e000(ptr, f"graphs must nest at most {MAX_GRAPH_DEPTH} deep, but this is level {level}")
+            doc.e000(
+                ptr, f"graphs must nest at most {MAX_GRAPH_DEPTH} deep, but this is level {level}"
+            )
             return False
         steps = graph.get("steps") if isinstance(graph, dict) else None
         if not isinstance(steps, dict):
@@ -161,7 +174,9 @@ def _check_graph_depth(doc: Document) -> bool:
                 continue
             for member in _NESTING:
                 if isinstance(step.get(member), dict):
-                    todo.append((step[member], pointer([*_split(ptr), "steps", key, member]), level + 1))
+                    todo.append(
+                        (step[member], pointer([*_split(ptr), "steps", key, member]), level + 1)
+                    )
     return True
 
 
@@ -169,7 +184,9 @@ def _split(ptr: str) -> list[str | int]:
     return [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]]
 
 
-def _validate(doc: Document, graph_model: type[ExecutionGraph], wrapper_model: type[BaseModel]) -> None:
+def _validate(
+    doc: Document, graph_model: type[ExecutionGraph], wrapper_model: type[BaseModel]
+) -> None:
     wrapped = is_wrapper(doc.raw)
     try:
         if wrapped:
@@ -218,17 +235,23 @@ def _json_type(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
+def _member(here: Any, part: int | str) -> tuple[bool, Any]:
+    if isinstance(here, dict) and isinstance(part, str) and part in here:
+        return True, here[part]
+    if isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
+        return True, here[part]
+    return False, None
+
+
 def _real_path(raw: Any, loc: tuple[int | str, ...]) -> tuple[list[str | int], Any, bool]:
     """Walk pydantic's loc over the raw JSON, dropping union tags; (path, value, exists)."""
     path: list[str | int] = []
     here = raw
     for i, part in enumerate(loc):
-        if isinstance(here, dict) and isinstance(part, str) and part in here:
+        found, value = _member(here, part)
+        if found:
             path.append(part)
-            here = here[part]
-        elif isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
-            path.append(part)
-            here = here[part]
+            here = value
         elif i == len(loc) - 1 and isinstance(here, dict) and isinstance(part, str):
             path.append(part)
             return path, None, False

@@ -63,7 +63,7 @@ class PositionMap:
                 return None
             ptr = ptr[: ptr.rfind("/")]
 
-    def _scan(self) -> None:  # noqa: C901, PLR0912 - one small state machine reads best inline
+    def _scan(self) -> None:  # noqa: C901, PLR0912, PLR0915 - one small state machine reads best inline
         text, pos, end = self._text, 0, len(self._text)
         stack: list[_Frame] = []
         expect_value = True

@@ -35,7 +35,7 @@ class Edge(Model):
     @property
     def plain_label(self) -> str:
         """The label with absent and "next" read as "" (DSL §2.4)."""
-        return "" if self.label in (None, "next") else self.label  # type: ignore[return-value]
+        return "" if self.label in (None, "next") else self.label
 
 
 class Note(Model):

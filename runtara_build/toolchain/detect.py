@@ -1,4 +1,4 @@
-"""Find and identify the musl toolchain (`rustc -vV`, target sysroot), or explain what is missing."""
+"""Find and identify the musl toolchain (`rustc -vV`, target sysroot) or say what is missing."""
 
 from __future__ import annotations
 

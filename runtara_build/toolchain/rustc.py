@@ -35,7 +35,7 @@ class RustcFlags:
         )
 
 
-def link_argv(
+def link_argv(  # noqa: PLR0913 - every argument is a distinct path rustc needs
     rustc: str,
     source: str,
     output: str,

@@ -40,7 +40,12 @@ def test_forbidden_imports(module: str) -> None:
     path = PKG / module
     if not path.exists():
         pytest.skip(f"{module} does not exist yet")
-    bad = [i for i in _imports(path) for f in FORBIDDEN[module] if i == f.rstrip(".") or i.startswith(f)]
+    bad = [
+        i
+        for i in _imports(path)
+        for f in FORBIDDEN[module]
+        if i == f.rstrip(".") or i.startswith(f)
+    ]
     assert not bad, f"{module} must not import {bad}"
 
 

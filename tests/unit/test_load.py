@@ -71,7 +71,7 @@ def test_parse_errors(why: str, doc: Any, ptr: str) -> None:
 
 
 NOT_PARSE_ERRORS = [
-    ("unknown members ignored", _doc({"a": finish(outputs={"x": 1}, foo=[1])}, extra=1)),
+    ("unknown members ignored", _doc({"a": finish(outputs={"x": 1}, foo=[1])}, x=1)),
     ("childVersion any string", _doc({"a": start(childVersion="bogus")})),
     ("childVersion zero", _doc({"a": start(childVersion=0)})),
     ("agentId any string", _doc({"a": agent(agentId="HTTP")})),
@@ -112,10 +112,11 @@ def test_size_limit() -> None:
 
 
 def test_rendered_form() -> None:
-    text = '{\n  "entryPoint": "a",\n  "steps": {"a": {"id": "a", "stepType": "Log", "message": "m", "level": "wrn"}}\n}'
+    step = '{"id": "a", "stepType": "Log", "message": "m", "level": "wrn"}'
+    text = '{\n  "entryPoint": "a",\n  "steps": {"a": ' + step + "}\n}"
     loaded = load(text.encode(), "acme/x/scenario.json", ExecutionGraph, ScenarioDocument)
     assert render(loaded.diagnostics[0]) == (
-        "acme/x/scenario.json:3:74: error[E000]: 'level' must be one of \"debug\", \"info\", "
+        'acme/x/scenario.json:3:74: error[E000]: \'level\' must be one of "debug", "info", '
         '"warn", "error", but was "wrn"\n  at #/steps/a/level\n  hint: did you mean "warn"?'
     )
 
