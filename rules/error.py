@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from runtara_build.api import (
+    Diagnostic,
     EmitContext,
     Field,
     InputMapping,
@@ -12,7 +14,11 @@ from runtara_build.api import (
     RustWriter,
     StepBase,
     StepRule,
+    quote,
 )
+
+if TYPE_CHECKING:
+    from runtara_build.api import CheckContext
 
 
 class ErrorStep(StepBase):
@@ -37,4 +43,14 @@ def emit(step: ErrorStep, out: RustWriter, ctx: EmitContext) -> None:
     out.line(f"rt::steps::error(f, m, {ctx.config(step, ('/context',))})")
 
 
-RULE = StepRule(model=ErrorStep, refs=refs, emit=emit)
+def check(step: ErrorStep, ctx: CheckContext) -> Iterator[Diagnostic]:
+    """E042: connection data must not reach a Error step's event (DSL §12.1)."""
+    for ref in ctx.secret_references(step.context, "/context"):
+        message = (
+            f"a Error 'context' must not reference connection data, but {quote(ref.path)} names "
+            f"the Connection step {quote(ref.step)}"
+        )
+        yield ctx.diag("E042", message, ref.pointer, "pass it only to an http or sftp Agent")
+
+
+RULE = StepRule(model=ErrorStep, refs=refs, check=check, emit=emit)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from runtara_build.api import (
+    Diagnostic,
     EmitContext,
     Field,
     InputMapping,
@@ -12,11 +14,17 @@ from runtara_build.api import (
     RustWriter,
     StepBase,
     StepRule,
+    quote,
 )
+
+if TYPE_CHECKING:
+    from runtara_build.api import CheckContext
 
 
 class FinishStep(StepBase):
     STEP_TYPE: ClassVar[str] = "Finish"
+    #: Ends the function with a value: a Finish without outgoing edges is not dangling (W003).
+    RETURNS: ClassVar[bool] = True
     step_type: Literal["Finish"] = Field(description="Tag: Finish.")
     input_mapping: InputMapping = Field(
         default_factory=dict, description="The result; an `outputs` member is unwrapped."
@@ -31,4 +39,14 @@ def emit(step: FinishStep, out: RustWriter, ctx: EmitContext) -> None:
     out.line(f"rt::steps::finish(f, m, {ctx.config(step, ('/inputMapping',))})")
 
 
-RULE = StepRule(model=FinishStep, refs=refs, emit=emit)
+def check(step: FinishStep, ctx: CheckContext) -> Iterator[Diagnostic]:
+    """E041: connection data must not reach a Finish step's result (DSL §12.1)."""
+    for ref in ctx.secret_references(step.input_mapping, "/inputMapping"):
+        message = (
+            f"a Finish 'inputMapping' must not reference connection data, but "
+            f"{quote(ref.path)} names the Connection step {quote(ref.step)}"
+        )
+        yield ctx.diag("E041", message, ref.pointer, "pass it only to an http or sftp Agent")
+
+
+RULE = StepRule(model=FinishStep, refs=refs, check=check, emit=emit)

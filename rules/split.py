@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from runtara_build.api import (
+    Diagnostic,
+    EmitContext,
     ExecutionGraph,
     Field,
     InputMapping,
@@ -13,10 +16,15 @@ from runtara_build.api import (
     NonNegInt,
     PositiveInt,
     Refs,
+    RustWriter,
     Schema,
     StepBase,
     StepRule,
+    quote,
 )
+
+if TYPE_CHECKING:
+    from runtara_build.api import CheckContext
 
 
 class SplitConfig(Model):
@@ -44,6 +52,12 @@ class SplitStep(StepBase):
     def subgraphs(self) -> tuple[tuple[str, ExecutionGraph], ...]:
         return (("/subgraph", self.subgraph),)
 
+    def injected_variables(self) -> tuple[str, ...]:
+        """Variables every iteration gets: a dotted `config.variables` key makes its first
+        segment (DSL §3.1, §12.1)."""
+        own = (self.config.variables or {}) if self.config else {}
+        return ("_index", "_loop_indices", *(key.split(".")[0] for key in own))
+
 
 def refs(step: SplitStep) -> Refs:
     if step.config is None:
@@ -52,4 +66,23 @@ def refs(step: SplitStep) -> Refs:
     return Refs(mapping=mapping, wider=(("/config/value", step.config.value),))
 
 
-RULE = StepRule(model=SplitStep, refs=refs)
+def emit(step: SplitStep, out: RustWriter, ctx: EmitContext) -> None:
+    graph = ctx.graph(step.subgraph, "/subgraph")
+    out.line(f"rt::steps::split(f, m, {ctx.config(step, ('/config/variables',))}, &{graph})")
+
+
+def check(step: SplitStep, ctx: CheckContext) -> Iterator[Diagnostic]:
+    """W013 (no `config`), W030, W032, W034."""
+    if step.config is None:
+        message = (
+            f"a Split step should have a 'config' with the 'value' to iterate, but "
+            f"{quote(ctx.step_key)} has none, so it always fails with SPLIT_INVALID_VALUE"
+        )
+        yield ctx.diag("W013", message, "", "add 'config': {'value': ...}")
+        return
+    config = step.config
+    values = {"maxRetries": config.max_retries, "parallelism": config.parallelism}
+    yield from ctx.limits("/config", {**values, "timeout": config.timeout})
+
+
+RULE = StepRule(model=SplitStep, refs=refs, check=check, emit=emit)

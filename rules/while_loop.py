@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from runtara_build.api import (
     Condition,
+    Diagnostic,
+    EmitContext,
     ExecutionGraph,
     Field,
     Model,
     NonNegInt,
     PositiveInt,
     Refs,
+    RustWriter,
     StepBase,
     StepRule,
 )
+
+if TYPE_CHECKING:
+    from runtara_build.api import CheckContext
 
 
 class WhileConfig(Model):
@@ -33,9 +40,25 @@ class WhileStep(StepBase):
     def subgraphs(self) -> tuple[tuple[str, ExecutionGraph], ...]:
         return (("/subgraph", self.subgraph),)
 
+    def injected_variables(self) -> tuple[str, ...]:
+        """Variables every iteration gets (DSL §5.7, §12.1)."""
+        return ("_index", "_loop_indices", "_previousOutputs")
+
 
 def refs(step: WhileStep) -> Refs:
     return Refs(wider=(("/condition", step.condition),))
 
 
-RULE = StepRule(model=WhileStep, refs=refs)
+def emit(step: WhileStep, out: RustWriter, ctx: EmitContext) -> None:
+    graph = ctx.graph(step.subgraph, "/subgraph")
+    out.line(f"rt::steps::while_loop(f, m, {ctx.config(step)}, &{graph})")
+
+
+def check(step: WhileStep, ctx: CheckContext) -> Iterator[Diagnostic]:
+    """W033 and W034 on `config`."""
+    if step.config is not None:
+        values = {"maxIterations": step.config.max_iterations, "timeout": step.config.timeout}
+        yield from ctx.limits("/config", values)
+
+
+RULE = StepRule(model=WhileStep, refs=refs, check=check, emit=emit)

@@ -34,6 +34,17 @@ class RustWriter:
             self._depth -= 1
             self.line(close)
 
+    @contextmanager
+    def indented(self, opening: str, closing: str) -> Iterator[None]:
+        """`opening` and `closing` lines around an indented body, e.g. `&[` … `],`."""
+        self.line(opening)
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            self.line(closing)
+
     def text(self) -> str:
         lines = list(self._lines)
         while lines and lines[-1] == "":

@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn sorted_members_and_escapes() {
-        assert_eq!(t(r#"{"b":1,"a":[true,null],"é":"x\u0001"}"#), r#"{"a":[true,null],"b":1,"é":"x\u0001"}"#);
+        assert_eq!(
+            t(r#"{"b":1,"a":[true,null],"é":"x\u0001"}"#),
+            r#"{"a":[true,null],"b":1,"é":"x\u0001"}"#
+        );
     }
 
     #[test]

@@ -27,3 +27,5 @@ pub use graph::{
 };
 pub use run::main;
 pub use store::Store;
+#[cfg(test)]
+mod tests;
