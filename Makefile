@@ -6,12 +6,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/workspace
 
-.PHONY: setup toolchain venv demo test lint fmt clean
+.PHONY: setup toolchain venv rust-deps demo test lint fmt clean
 
-setup: toolchain venv
+setup: toolchain venv rust-deps
 
 toolchain:
 	@bash scripts/setup-toolchain.sh
+
+# The runtime crate's dependencies, fetched once (offline afterwards); the crate itself is
+# built by runtara-build on first use, into the cache, keyed by its sources and the toolchain.
+rust-deps: $(VENV)/.cargo-fetched
+$(VENV)/.cargo-fetched: runtime/Cargo.lock | venv
+	@cd runtime && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo fetch --locked -q
+	@touch $@
 
 # Reinstall only when the dependency list changes; `pip install -e` keeps the code live.
 venv: $(STAMP)

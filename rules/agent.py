@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from runtara_build.api import (
+    RUST_KEYWORDS,
     Diagnostic,
     EmitContext,
     Field,
@@ -22,6 +23,7 @@ from runtara_build.api import (
     did_you_mean,
     escape_token,
     quote,
+    rust_ident,
 )
 
 if TYPE_CHECKING:
@@ -60,98 +62,26 @@ def refs(step: AgentStep) -> Refs:
     return Refs(mapping=(("/inputMapping", step.input_mapping),))
 
 
+def capability_path(step: AgentStep) -> str:
+    """`rt::agents::<module>::<capability, '-' as '_'>`: naming the function lets the linker
+    drop every capability the scenario does not call (RUNTIME §9, runtime/API.md §3.1)."""
+    name = step.capability_id.replace("-", "_")
+    if name in RUST_KEYWORDS:
+        name += "_"
+    return f"rt::agents::{rust_ident(step.agent_id.lower())}::{rust_ident(name)}"
+
+
 def emit(step: AgentStep, out: RustWriter, ctx: EmitContext) -> None:
     if step.connection_id is not None:
         raise ctx.unsupported(
             "RB301", "an Agent with connectionId", "connections arrive with the agents issue"
         )
-    out.line(f"rt::steps::agent(f, m, {ctx.config(step, ('/inputMapping',))})")
+    config = ctx.config(step, ("/inputMapping",))
+    out.line(f"rt::steps::agent(f, m, {config}, {capability_path(step)})")
 
 
-def check(step: AgentStep, ctx: CheckContext) -> Iterator[Diagnostic]:
-    """E020–E024, E040, W020, W060 against the agent catalogue, and W030/W031/W034."""
-    limits = {"maxRetries": step.max_retries, "retryDelay": step.retry_delay}
-    yield from ctx.limits("", {**limits, "timeout": step.timeout})
-    module = ctx.catalogue.module(step.agent_id.lower())
-    if ctx.catalogue.module(step.agent_id) is None:
-        yield _unknown_module(step, ctx)
-    if module is None or not module.secure:
-        yield from _leaks(step, ctx)
-    if module is None:
-        return
-    capability = module.capability(step.capability_id)
-    if capability is None:
-        if ctx.catalogue.module(step.agent_id) is not None:
-            yield _unknown_capability(step, ctx, module.capability_ids)
-        return
-    yield from _inputs(step, ctx, capability)
-    if capability.side_effects and step.compensation is None:
-        message = (
-            f"an Agent calling {quote(_called(step))}, which has side effects, should declare "
-            f"a 'compensation', but has none"
-        )
-        yield ctx.diag("W060", message, "/capabilityId")
-
-
-def _called(step: AgentStep) -> str:
-    return f"{step.agent_id}/{step.capability_id}"
-
-
-def _unknown_module(step: AgentStep, ctx: CheckContext) -> Diagnostic:
-    modules = ctx.catalogue.module_ids
-    message = (
-        f"'agentId' must be a module of the registry ({', '.join(modules)}), "
-        f"but was {quote(step.agent_id)}"
-    )
-    lower = step.agent_id.lower()
-    hint = f'did you mean "{lower}"?' if lower in modules else did_you_mean(lower, modules)
-    return ctx.diag("E020", message, "/agentId", hint)
-
-
-def _unknown_capability(step: AgentStep, ctx: CheckContext, known: tuple[str, ...]) -> Diagnostic:
-    message = (
-        f"'capabilityId' must be a capability of module {quote(step.agent_id.lower())}, "
-        f"but {quote(step.capability_id)} is not one"
-    )
-    hint = did_you_mean(step.capability_id, known)
-    return ctx.diag("E021", message, "/capabilityId", hint)
-
-
-def _leaks(step: AgentStep, ctx: CheckContext) -> Iterator[Diagnostic]:
-    for ref in ctx.secret_references(step.input_mapping, "/inputMapping"):
-        message = (
-            f"only http and sftp Agents may receive connection data, but "
-            f"{quote(_called(step))} gets {quote(ref.path)}"
-        )
-        yield ctx.diag("E040", message, ref.pointer)
-
-
-def _inputs(step: AgentStep, ctx: CheckContext, capability: Capability) -> Iterator[Diagnostic]:
-    mapped = {key.split(".")[0] for key in step.input_mapping}
-    for needed in capability.inputs:
-        if needed.required and needed.name != "_connection" and mapped.isdisjoint(needed.names):
-            message = (
-                f"{quote(_called(step))} requires the input {quote(needed.name)}, "
-                f"but 'inputMapping' does not set it"
-            )
-            yield ctx.diag("E022", message, "/inputMapping")
-    for key, value in step.input_mapping.items():
-        at = f"/inputMapping/{escape_token(key)}"
-        first = key.split(".")[0]
-        declared = capability.input(first)
-        if declared is None and not first.startswith("_"):
-            message = (
-                f"an 'inputMapping' key should name an input of {quote(_called(step))}, "
-                f"but {quote(first)} is not one"
-            )
-            hint = did_you_mean(first, capability.input_names)
-            yield ctx.diag("W020", message, at, hint)
-        elif declared is not None and key == first and isinstance(value, ImmediateValue):
-            yield from _immediate(declared, value.value, ctx, f"{at}/value")
-
-
-#: JSON types E023 checks (RUNTIME.md §9.13); other declared types are not checked.
-_FITS = {
+#: Declared input types that E023 checks, with the JSON values that fit them (RUNTIME §9.13).
+TYPE_FITS: dict[str, Callable[[Json], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
@@ -159,26 +89,85 @@ _FITS = {
 }
 
 
-def _immediate(
-    declared: CapabilityInput, value: Json, ctx: CheckContext, at: str
-) -> Iterator[Diagnostic]:
-    fits = _FITS.get(declared.type) if isinstance(declared.type, str) else None
-    if value is None:
-        if declared.required:
-            message = f"the required input {quote(declared.name)} must not be null, but was null"
-            yield ctx.diag("E023", message, at)
+def check(step: AgentStep, ctx: CheckContext) -> Iterator[Diagnostic]:
+    """E020–E024, E040, W020, W060 against the catalogue; W030/W031/W034 limits."""
+    limits = {"maxRetries": step.max_retries, "retryDelay": step.retry_delay}
+    yield from ctx.limits("", {**limits, "timeout": step.timeout})
+    modules = ctx.catalogue.module_ids
+    if ctx.catalogue.module(step.agent_id) is None:
+        message = (
+            f"'agentId' must be one of {', '.join(map(quote, modules))}, "
+            f"but was {quote(step.agent_id)}"
+        )
+        yield ctx.diag("E020", message, "/agentId", did_you_mean(step.agent_id.lower(), modules))
+    module = ctx.catalogue.module(step.agent_id.lower())
+    if module is None:
+        return  # E020 says it all: no capability list to compare against
+    if not module.secure:
+        yield from _leaks(step, ctx, module.id)
+    capability = module.capability(step.capability_id)
+    if capability is None:
+        message = (
+            f"'capabilityId' must name a capability of module {quote(module.id)}, "
+            f"but {quote(step.capability_id)} is none"
+        )
+        hint = did_you_mean(step.capability_id, module.capability_ids)
+        yield ctx.diag("E021", message, "/capabilityId", hint)
         return
+    yield from _inputs(step, ctx, capability)
+    if capability.side_effects and step.compensation is None:
+        message = (
+            f"a capability with side effects should have a 'compensation', "
+            f"but {quote(step.capability_id)} has none"
+        )
+        yield ctx.diag("W060", message, "/capabilityId")
+
+
+def _leaks(step: AgentStep, ctx: CheckContext, module: str) -> Iterator[Diagnostic]:
+    for ref in ctx.secret_references(step.input_mapping, "/inputMapping"):
+        message = (
+            f"connection data must reach only http or sftp Agents, but {quote(ref.path)} "
+            f"passes the Connection step {quote(ref.step)} to {quote(module)}"
+        )
+        yield ctx.diag("E040", message, ref.pointer, "map it into an http Agent's '_connection'")
+
+
+def _inputs(step: AgentStep, ctx: CheckContext, capability: Capability) -> Iterator[Diagnostic]:
+    mapped = {key.split(".")[0] for key in step.input_mapping}
+    for needed in capability.inputs:
+        if needed.required and needed.name != "_connection" and not mapped & set(needed.names):
+            message = (
+                f"'inputMapping' must set the required input {quote(needed.name)}, but does not"
+            )
+            yield ctx.diag("E022", message, "/inputMapping")
+    for key, value in step.input_mapping.items():
+        first = key.split(".")[0]
+        item = capability.input(first)
+        ptr = f"/inputMapping/{escape_token(key)}"
+        if item is None:
+            if not first.startswith("_"):
+                message = (
+                    f"inputMapping keys should name inputs of {quote(capability.id)}, "
+                    f"but {quote(first)} is none"
+                )
+                yield ctx.diag("W020", message, ptr, did_you_mean(first, capability.input_names))
+        elif key == first and isinstance(value, ImmediateValue):
+            yield from _immediate(ctx, item, value.value, f"{ptr}/value")
+
+
+def _immediate(
+    ctx: CheckContext, item: CapabilityInput, value: Json, ptr: str
+) -> Iterator[Diagnostic]:
+    if value is None and not item.required:
+        return
+    fits = TYPE_FITS.get(item.type) if isinstance(item.type, str) else None
     if fits is not None and not fits(value):
-        message = (
-            f"the input {quote(declared.name)} must be {declared.type}, but was {quote(value)}"
-        )
-        yield ctx.diag("E023", message, at)
-    elif declared.enum is not None and isinstance(value, str) and value not in declared.enum:
-        message = (
-            f"the input {quote(declared.name)} must be one of "
-            f"{', '.join(map(quote, declared.enum))}, but was {quote(value)}"
-        )
-        yield ctx.diag("E024", message, at, did_you_mean(value, declared.enum))
+        message = f"input {quote(item.name)} must be of type {item.type}, but was {quote(value)}"
+        yield ctx.diag("E023", message, ptr)
+    elif item.enum is not None and isinstance(value, str) and value not in item.enum:
+        allowed = ", ".join(map(quote, item.enum))
+        message = f"input {quote(item.name)} must be one of {allowed}, but was {quote(value)}"
+        yield ctx.diag("E024", message, ptr, did_you_mean(value, item.enum))
 
 
 RULE = StepRule(model=AgentStep, refs=refs, check=check, emit=emit)

@@ -1,0 +1,54 @@
+"""runtara-build: compile runtara workflow scenarios into static binaries.
+
+The public API. Importing this package is cheap: the heavy modules (pydantic, networkx) load
+on first use of a name that needs them, through the module `__getattr__` below (STYLE §4).
+
+- `validate_workflow(document, *, children=None, strict=False) -> list[Diagnostic]`
+- `DependencyGraph`, `ScenarioReference`: the scenario call graph and its nodes
+- `Diagnostic`, `BuildError`, `Label`, `__version__`
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from runtara_build.errors import BuildError, Diagnostic
+from runtara_build.label import Label
+
+if TYPE_CHECKING:
+    from runtara_build.check import validate_workflow
+    from runtara_build.depgraph import DependencyGraph
+    from runtara_build.resolve import ScenarioReference
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "validate_workflow": "runtara_build.check",
+    "DependencyGraph": "runtara_build.depgraph",
+    "ScenarioReference": "runtara_build.resolve",
+}
+
+__all__ = [
+    "BuildError",
+    "DependencyGraph",
+    "Diagnostic",
+    "Label",
+    "ScenarioReference",
+    "__version__",
+    "validate_workflow",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runtara_build' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from runtara_build.codegen.literals import rust_str
+from runtara_build.codegen.literals import KEYWORDS as RUST_KEYWORDS
+from runtara_build.codegen.literals import rust_ident, rust_str
 from runtara_build.codegen.writer import RustWriter
 from runtara_build.dsl.base import (
     ChildVersion,
@@ -95,6 +96,7 @@ class StepRule:
 
 
 __all__ = [
+    "RUST_KEYWORDS",
     "BuildError",
     "ChildVersion",
     "ClassVar",
@@ -123,5 +125,36 @@ __all__ = [
     "StepBase",
     "StepRule",
     "TemplateValue",
+    "rust_ident",
     "rust_str",
+]
+
+# --------------------------------------------------------------------------- validation helpers
+# What step checks (`check(step, ctx)`) need besides the models: reference walking and the
+# message helpers of errors.py (DSL §12, STYLE §6).
+from runtara_build.dsl.positions import escape_token  # noqa: E402
+from runtara_build.dsl.refs import (  # noqa: E402
+    Reference,
+    mapping_references,
+    parse_path,
+    value_references,
+)
+from runtara_build.errors import did_you_mean, quote  # noqa: E402
+
+if TYPE_CHECKING:
+    from runtara_build.validate.catalogue import Capability as Capability
+    from runtara_build.validate.catalogue import CapabilityInput as CapabilityInput
+    from runtara_build.validate.context import CheckContext as CheckContext
+
+__all__ += [
+    "Capability",
+    "CapabilityInput",
+    "CheckContext",
+    "Reference",
+    "did_you_mean",
+    "escape_token",
+    "mapping_references",
+    "parse_path",
+    "quote",
+    "value_references",
 ]

@@ -41,6 +41,8 @@ class Diagnostic:
     location: Location = field(default_factory=Location)
     hint: str | None = None
     severity: Severity = "error"
+    #: Tool output quoted verbatim after the diagnostic (e.g. rustc's), one block of lines.
+    detail: str | None = None
 
     @property
     def is_error(self) -> bool:
@@ -60,6 +62,7 @@ class Diagnostic:
             "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
+            **({"detail": self.detail} if self.detail else {}),
         }
 
 
@@ -113,12 +116,14 @@ def render(diag: Diagnostic) -> str:
         place = loc.file
         if loc.line is not None:
             place += f":{loc.line}:{loc.column or 1}"
-        head = f"{place}: {head}"
+        head = f"{escape_control(place)}: {head}"
     lines = [head]
     if loc.pointer is not None:
         lines.append(f"  at #{escape_control(loc.pointer)}")
     if diag.hint:
         lines.append(f"  hint: {escape_control(diag.hint)}")
+    if diag.detail:
+        lines += [f"  | {escape_control(line)}" for line in diag.detail.splitlines()]
     return "\n".join(lines)
 
 

@@ -103,7 +103,9 @@ def _build(root: Path, home: Path, done: Path, toolchain: Toolchain) -> None:
     staging = Path(tempfile.mkdtemp(dir=home, prefix=".staging-"))
     shutil.copy2(built / RLIB, staging / RLIB)
     (staging / "deps").mkdir()
-    for dep in [*(built / "deps").glob("*.rlib"), *(built / "deps").glob("*.so")]:
+    # Proc-macro crates are built for the host, outside the target directory.
+    host_macros = (target_dir / "release" / "deps").glob("*.so")
+    for dep in [*(built / "deps").glob("*.rlib"), *host_macros]:
         if not dep.name.startswith("libruntara_runtime-"):
             shutil.copy2(dep, staging / "deps" / dep.name)
     os.replace(staging, done)

@@ -37,3 +37,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "rustc" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def runtime_cache() -> Path:
+    """An XDG cache holding the runtime rlib, built once per run in the project's cache."""
+    from runtara_build.runtime_lib import ensure_runtime
+    from runtara_build.toolchain.detect import detect
+    from tests.support.binaries import TEST_CACHE
+
+    ensure_runtime(TEST_CACHE / "runtara-build", detect())
+    return TEST_CACHE

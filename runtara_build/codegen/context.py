@@ -56,11 +56,7 @@ class EmitContext:
         """The step's config constant: its members as written, minus what is compiled
         separately, with each InputMapping (by pointer) as `[key, value]` pairs so the
         document order survives serde's sorted objects (DSL §3.1)."""
-        # Unions with callable discriminators serialise through pydantic's fallback, which is
-        # exact for model instances but warns; the round-trip test pins the output.
-        data = step.model_dump(
-            by_alias=True, exclude_unset=True, exclude=set(NOT_IN_CONFIG), warnings=False
-        )
+        data = step.model_dump(by_alias=True, exclude_unset=True, exclude=set(NOT_IN_CONFIG))
         for ptr in mappings:
             _to_pairs(data, ptr.strip("/").split("/"))
         return self.const(data)

@@ -11,7 +11,7 @@ import re
 
 _SIMPLE = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_KEYWORDS = frozenset(
+KEYWORDS = frozenset(
     [
         "as",
         "async",
@@ -92,7 +92,7 @@ def rust_str(text: str) -> str:
 
 def rust_ident(name: str) -> str:
     """A name the generator chose (never user text) as a Rust identifier."""
-    if not _IDENT.match(name) or name in _KEYWORDS:
+    if not _IDENT.match(name) or name in KEYWORDS:
         raise ValueError(f"not a safe Rust identifier: {name!r}")
     return name
 

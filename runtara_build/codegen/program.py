@@ -138,9 +138,7 @@ class _Program:
         for edge in plan.on_error.get(key, ()):
             cond = "None"
             if edge.condition is not None:
-                dumped = edge.condition.model_dump(
-                    by_alias=True, exclude_unset=True, warnings=False
-                )
+                dumped = edge.condition.model_dump(by_alias=True, exclude_unset=True)
                 cond = f"Some({self.ctx.const_index(dumped)})"
             region = ", ".join(str(i) for i in sorted(idx[k] for k in plan.region(edge.to_step)))
             on_error.append(

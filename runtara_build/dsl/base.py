@@ -151,8 +151,13 @@ ValueCondition = Annotated[
 ]
 
 
+def _tag(v: Any, member: str) -> Any:
+    # Discriminators see raw dicts when validating and model instances when serialising.
+    return v.get(member) if isinstance(v, dict) else getattr(v, member, None)
+
+
 def _argument_kind(v: Any) -> str:
-    kind = v.get("type") if isinstance(v, dict) else None
+    kind = _tag(v, "type")
     return "condition" if kind in ("operation", "value") else "value"
 
 
@@ -169,7 +174,7 @@ class OperationCondition(Model):
 
 
 def _condition_kind(v: Any) -> str:
-    return "operation" if isinstance(v, dict) and v.get("type") == "operation" else "value"
+    return "operation" if _tag(v, "type") == "operation" else "value"
 
 
 Condition = Annotated[

@@ -82,8 +82,8 @@ static G0: rt::GraphDef = rt::GraphDef {
 fn g0(f: &mut rt::Frame, i: usize, m: &'static rt::StepMeta) -> rt::StepResult {
     match i {
         0 => rt::steps::conditional(f, m, K.get(0)),
-        1 => rt::steps::agent(f, m, K.get(1)),
-        2 => rt::steps::agent(f, m, K.get(2)),
+        1 => rt::steps::agent(f, m, K.get(1), rt::agents::utils::return_input),
+        2 => rt::steps::agent(f, m, K.get(2), rt::agents::utils::return_input),
         3 => rt::steps::log(f, m, K.get(3)),
         4 => rt::steps::finish(f, m, K.get(4)),
         _ => unreachable!(),

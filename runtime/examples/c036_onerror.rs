@@ -62,7 +62,7 @@ fn g0(f: &mut rt::Frame, i: usize, m: &'static rt::StepMeta) -> rt::StepResult {
     match i {
         0 => rt::steps::finish(f, m, K.get(1)),
         1 => rt::steps::finish(f, m, K.get(2)),
-        2 => rt::steps::agent(f, m, K.get(0)),
+        2 => rt::steps::agent(f, m, K.get(0), rt::agents::transform::from_json_string),
         _ => unreachable!(),
     }
 }

@@ -277,7 +277,8 @@ pub fn run_graph(f: &mut Frame, g: &'static GraphDef) -> Result<Value, Failure> 
             json!({"step_id": meta.key, "step_type": meta.step_type.as_str(),
                    "scope": f.scope, "duration_ms": ms}),
         );
-        if f.ctx.debug_mode {
+        // Connection data is secret: no debug event carries it (DSL §5.9).
+        if f.ctx.debug_mode && meta.step_type != StepType::Connection {
             f.debug_event(meta, "step_debug_end", envelope.get("outputs"), ms);
         }
         f.store_envelope(meta.key, envelope);

@@ -5,6 +5,7 @@
 //! per step type ([`steps`]) and the binary entry point ([`main`]).
 
 pub mod agents;
+pub mod connection;
 mod durable;
 pub mod errors;
 pub mod eval;

@@ -54,11 +54,65 @@ pub fn finish(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
 
 // ------------------------------------------------------------------ Agent (§5.2)
 
-pub fn agent(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
+/// How an Agent step reaches its capability. Built by each public helper, so only
+/// `agent_dyn` references the string dispatcher (which links every capability).
+type Target = Arc<dyn Fn(Value) -> Result<Value, crate::agents::AgentError> + Send + Sync>;
+
+/// Fetches a connection for an Agent with `connectionId` (only `agent_with_connection`
+/// passes one, so binaries without connections do not link the HTTP client).
+type ConnFetch = fn(&RunCtx, &StepMeta, &crate::connection::Request) -> Result<Value, Failure>;
+
+/// Agent step calling the capability function `cap` (`rt::agents::<module>::<capability>`).
+/// A `connectionId` in `cfg` needs [`agent_with_connection`]; here it fails with
+/// `CONNECTION_SERVICE_NOT_CONFIGURED` or `CONNECTION_FETCH_FAILED`.
+pub fn agent(
+    f: &mut Frame,
+    m: &'static StepMeta,
+    cfg: &Value,
+    cap: crate::agents::CapFn,
+) -> StepResult {
+    agent_impl(f, m, cfg, direct(cap), None)
+}
+
+/// Agent step with `connectionId`: fetches the connection before each attempt that actually
+/// executes (never on replay) and passes it as `inputs._connection` / `inputs.connection_id`.
+pub fn agent_with_connection(
+    f: &mut Frame,
+    m: &'static StepMeta,
+    cfg: &Value,
+    cap: crate::agents::CapFn,
+) -> StepResult {
+    agent_impl(f, m, cfg, direct(cap), Some(crate::connection::fetch))
+}
+
+/// Agent step dispatched by `agentId`/`capabilityId` strings (links every capability;
+/// for tests and tools, not for generated code).
+pub fn agent_dyn(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
+    let module = str_or(cfg, "agentId", "").to_lowercase();
+    let cap = str_or(cfg, "capabilityId", "").to_string();
+    let target: Target = Arc::new(move |input| crate::agents::call(&module, &cap, input));
+    agent_impl(f, m, cfg, target, None)
+}
+
+fn direct(cap: crate::agents::CapFn) -> Target {
+    Arc::new(move |input| crate::agents::run_guarded(cap, input))
+}
+
+fn agent_impl(
+    f: &mut Frame,
+    m: &'static StepMeta,
+    cfg: &Value,
+    target: Target,
+    fetch: Option<ConnFetch>,
+) -> StepResult {
     let agent_id = str_or(cfg, "agentId", "").to_string();
     let cap = str_or(cfg, "capabilityId", "").to_string();
     let input = eval_mapping(f, member(cfg, "inputMapping"));
-    if cfg.get("connectionId").is_some_and(|c| !c.is_null()) {
+    let connection_id = cfg
+        .get("connectionId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if connection_id.is_some() && fetch.is_none() {
         return fail(connection_error(m));
     }
     let module = agent_id.to_lowercase();
@@ -68,8 +122,9 @@ pub fn agent(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
         &format!("{module}::{cap}::{}", pct(m.key)),
     );
     let retry = Retry::from_cfg(cfg, 3);
+    let ctx = f.ctx.clone();
     let attempt: durable::Attempt = Arc::new(move || {
-        crate::agents::call(&module, &cap, input.clone()).map_err(|e| {
+        let step_err = |e: crate::agents::AgentError| {
             let mut obj = e.to_value();
             if let Value::Object(o) = &mut obj {
                 o.insert("stepId".into(), m.key.into());
@@ -79,7 +134,32 @@ pub fn agent(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
                 o.insert("capabilityId".into(), cap.clone().into());
             }
             Failure::Error(obj)
-        })
+        };
+        let mut input = input.clone();
+        if let (Some(id), Some(fetch)) = (&connection_id, fetch) {
+            let tag = format!("{module}_{cap}");
+            let conn = fetch(
+                &ctx,
+                m,
+                &crate::connection::Request {
+                    connection_id: id,
+                    tag: &tag,
+                },
+            )
+            .map_err(|fl| match fl {
+                Failure::Error(mut e) => {
+                    e["agentId"] = json!(agent_id);
+                    e["capabilityId"] = json!(cap);
+                    Failure::Error(e)
+                }
+                other => other,
+            })?;
+            if let Value::Object(o) = &mut input {
+                o.insert("connection_id".into(), json!(id));
+                o.insert("_connection".into(), conn);
+            }
+        }
+        target(input).map_err(step_err)
     });
     match durable::durable(&f.ctx, &key, m, retry, attempt) {
         Ok(out) => StepResult::Next(m.envelope(out)),
@@ -87,12 +167,13 @@ pub fn agent(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
     }
 }
 
+/// The error of a connection use in a binary built without connection support.
 fn connection_error(m: &StepMeta) -> Value {
     match std::env::var("CONNECTION_SERVICE_URL") {
-        Ok(u) if !u.is_empty() => step_error(
+        Ok(u) if !u.trim().is_empty() => step_error(
             m,
             "CONNECTION_FETCH_FAILED",
-            "connection fetching is not built into this runtime yet",
+            "this step was compiled without connection support (use rt::steps::agent_with_connection)",
             "transient",
         ),
         _ => step_error(
@@ -106,8 +187,18 @@ fn connection_error(m: &StepMeta) -> Value {
 
 // ------------------------------------------------------------------ Connection (§5.9)
 
-pub fn connection(_f: &mut Frame, m: &'static StepMeta, _cfg: &Value) -> StepResult {
-    fail(connection_error(m))
+/// Connection step: fetch the connection (never checkpointed; fetched on every run).
+pub fn connection(f: &mut Frame, m: &'static StepMeta, cfg: &Value) -> StepResult {
+    let id = str_or(cfg, "connectionId", "");
+    let tag = str_or(cfg, "integrationId", "");
+    let r = crate::connection::Request {
+        connection_id: id,
+        tag,
+    };
+    match crate::connection::fetch(&f.ctx, m, &r) {
+        Ok(v) => StepResult::Next(m.envelope(v)),
+        Err(e) => StepResult::Fail(e),
+    }
 }
 
 // ------------------------------------------------------------------ Conditional (§5.3)

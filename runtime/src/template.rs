@@ -97,6 +97,16 @@ pub fn render_with(template: &str, ctx: &serde_json::Value) -> String {
     }
 }
 
+/// Render a template against a JSON context, reporting errors: `Err((true, msg))` for a
+/// syntax error, `Err((false, msg))` for a rendering error (`text/render-template`).
+pub fn try_render(template: &str, ctx: &serde_json::Value) -> Result<String, (bool, String)> {
+    let t = env()
+        .template_from_str(template)
+        .map_err(|e| (true, e.to_string()))?;
+    t.render(JValue::from_serialize(ctx))
+        .map_err(|e| (false, e.to_string()))
+}
+
 /// Render a template against the source of `f`. Never fails.
 pub fn render(template: &str, f: &Frame) -> String {
     render_with(template, &f.source())

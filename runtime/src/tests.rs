@@ -113,7 +113,7 @@ static G2: GraphDef = GraphDef {
     ],
     dispatch: |f, i, m| {
         if i == 0 {
-            steps::agent(f, m, K2.get(0))
+            steps::agent_dyn(f, m, K2.get(0))
         } else {
             steps::log(f, m, K2.get(1))
         }
@@ -165,7 +165,7 @@ static G3: GraphDef = GraphDef {
         sd("fin", StepType::Finish, &[], &[], &[]),
     ],
     dispatch: |f, i, m| match i {
-        0 => steps::agent(f, m, K2.get(0)),
+        0 => steps::agent_dyn(f, m, K2.get(0)),
         4 => steps::finish(f, m, K2.get(2)),
         _ => steps::log(f, m, K2.get(1)),
     },
@@ -254,7 +254,7 @@ static G5_SUB: GraphDef = GraphDef {
     ],
     dispatch: |f, i, m| {
         if i == 0 {
-            steps::agent(f, m, K5.get(2))
+            steps::agent_dyn(f, m, K5.get(2))
         } else {
             steps::finish(f, m, K5.get(3))
         }
@@ -394,7 +394,7 @@ static G7_KID2: GraphDef = GraphDef {
     entry: 0,
     order: &[0],
     steps: &[sd("calc", StepType::Agent, &[], &[], &[])],
-    dispatch: |f, _, m| steps::agent(f, m, K7.get(3)),
+    dispatch: |f, _, m| steps::agent_dyn(f, m, K7.get(3)),
 };
 static G7A: GraphDef = GraphDef {
     consts: &K7,

@@ -4,99 +4,158 @@ use std::io::Read;
 
 use serde_json::{json, Map, Value};
 
-use super::{arg, dflt, opt, req, AgentError, Capability, Input, Ty};
+use super::{dflt, fail, opt, prepare, req, AgentError, Cap, Module, Ty};
 
-const CODE_TYPE: Input = Input {
-    name: "code_type",
-    aliases: &[],
-    ty: Ty::Str,
-    required: false,
-    default: Some("\"alpha2\""),
-    allowed: &["alpha2", "alpha3"],
+pub static RANDOM_DOUBLE: Cap = Cap {
+    id: "random-double",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[],
+    output: "number in [0, 1)",
 };
 
-pub static CAPS: &[Capability] = &[
-    Capability {
-        id: "random-double",
-        inputs: &[],
-        run: random_double,
-    },
-    Capability {
-        id: "random-array",
-        inputs: &[req("size", Ty::Int)],
-        run: random_array,
-    },
-    Capability {
-        id: "return-input-string",
-        inputs: &[req("value", Ty::Str)],
-        run: return_value,
-    },
-    Capability {
-        id: "return-input",
-        inputs: &[req("value", Ty::Any)],
-        run: return_value,
-    },
-    Capability {
-        id: "do-nothing",
-        inputs: &[],
-        run: |_| Ok(Value::Null),
-    },
-    Capability {
-        id: "delay-in-ms",
-        inputs: &[req("delay_value", Ty::UInt)],
-        run: delay_in_ms,
-    },
-    Capability {
-        id: "calculate",
-        inputs: &[
-            req("expression", Ty::Str),
-            req("variables", Ty::Object),
-            dflt("enable_rounding", Ty::Bool, "false"),
-            opt("decimal_places", Ty::UInt),
-        ],
-        run: calculate,
-    },
-    Capability {
-        id: "format-date-from-iso",
-        inputs: &[req("iso_date", Ty::Str), req("target_format", Ty::Str)],
-        run: format_date_from_iso,
-    },
-    Capability {
-        id: "iso-to-unix-timestamp",
-        inputs: &[req("iso_date", Ty::Str)],
-        run: iso_to_unix,
-    },
-    Capability {
-        id: "get-current-unix-timestamp",
-        inputs: &[],
-        run: |_| Ok(json!(now_secs())),
-    },
-    Capability {
-        id: "get-current-iso-datetime",
-        inputs: &[],
-        run: |_| {
-            let (y, mo, d, h, mi, s) = civil_from_unix(now_secs());
-            Ok(json!(format!(
-                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"
-            )))
-        },
-    },
-    Capability {
-        id: "get-current-formatted-datetime",
-        inputs: &[req("format", Ty::Str)],
-        run: |a| {
-            Ok(json!(format_tokens(
-                arg::str(a, "format"),
-                civil_from_unix(now_secs())
-            )))
-        },
-    },
-    Capability {
-        id: "country-name-to-iso-code",
-        inputs: &[req("country_name", Ty::Str), CODE_TYPE],
-        run: country,
-    },
-];
+pub static RANDOM_ARRAY: Cap = Cap {
+    id: "random-array",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("size", Ty::Int)],
+    output: "array of `size` random integers in [0, size]; a negative size → `CAPABILITY_ERROR`",
+};
+
+pub static RETURN_INPUT_STRING: Cap = Cap {
+    id: "return-input-string",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("value", Ty::Str)],
+    output: "the string",
+};
+
+pub static RETURN_INPUT: Cap = Cap {
+    id: "return-input",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("value", Ty::Any)],
+    output: "the value, unchanged",
+};
+
+pub static DO_NOTHING: Cap = Cap {
+    id: "do-nothing",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[],
+    output: "`null`",
+};
+
+pub static DELAY_IN_MS: Cap = Cap {
+    id: "delay-in-ms",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("delay_value", Ty::UInt)],
+    output: "the number. Plain, **non-durable** sleep; use the Delay step for durable waits.",
+};
+
+pub static CALCULATE: Cap = Cap {
+    id: "calculate",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[
+        req("expression", Ty::Str),
+        req("variables", Ty::Object),
+        dflt("enable_rounding", Ty::Bool, "false"),
+        opt("decimal_places", Ty::UInt),
+    ],
+    output: "number (float). The grammar has `+ - * / %` (`*`, `/` and `%` bind tighter than `+` and `-`; all left to right), parentheses, unary `+`/`-` and decimal literals. `%` is the remainder of truncated division, with the sign of the dividend (Rust's `f64` `%`): `-7 % 3` = `-1`, `7 % -3` = `1`. Identifiers are variable names; the words `true false null and or not in is` are reserved. Allowed characters are alphanumerics, `+-*/%(). _`. Rounding applies only with `enable_rounding` and `decimal_places`. Errors (`CAPABILITY_ERROR`): empty expression, invalid character, a variable that is missing or null, `Division by zero` (`/` or `%` by 0), malformed expression.",
+};
+
+pub static FORMAT_DATE_FROM_ISO: Cap = Cap {
+    id: "format-date-from-iso",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("iso_date", Ty::Str), req("target_format", Ty::Str)],
+    output: "string",
+};
+
+pub static ISO_TO_UNIX_TIMESTAMP: Cap = Cap {
+    id: "iso-to-unix-timestamp",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("iso_date", Ty::Str)],
+    output: "integer seconds (UTC)",
+};
+
+pub static GET_CURRENT_UNIX_TIMESTAMP: Cap = Cap {
+    id: "get-current-unix-timestamp",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[],
+    output: "integer seconds",
+};
+
+pub static GET_CURRENT_ISO_DATETIME: Cap = Cap {
+    id: "get-current-iso-datetime",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[],
+    output: "RFC 3339 string (UTC)",
+};
+
+pub static GET_CURRENT_FORMATTED_DATETIME: Cap = Cap {
+    id: "get-current-formatted-datetime",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[req("format", Ty::Str)],
+    output: "string (UTC)",
+};
+
+pub static COUNTRY_NAME_TO_ISO_CODE: Cap = Cap {
+    id: "country-name-to-iso-code",
+    section: "9.3",
+    available: true,
+    side_effects: false,
+    inputs: &[
+        req("country_name", Ty::Str),
+        dflt("code_type", Ty::Str, "\"alpha2\"").one_of(&["alpha2", "alpha3"]),
+    ],
+    output: "ISO 3166 code. Matching is on normalised names: lower case, alphanumerics and single spaces. The order is exact name, then alternative names, then the nearest name within a Levenshtein distance of max(3, len/4). Otherwise `Country not found: <name>`.",
+};
+
+pub static MODULE: Module = Module {
+    id: "utils",
+    secure: false,
+    caps: &[
+        (&RANDOM_DOUBLE, Some(random_double)),
+        (&RANDOM_ARRAY, Some(random_array)),
+        (&RETURN_INPUT_STRING, Some(return_input_string)),
+        (&RETURN_INPUT, Some(return_input)),
+        (&DO_NOTHING, Some(do_nothing)),
+        (&DELAY_IN_MS, Some(delay_in_ms)),
+        (&CALCULATE, Some(calculate)),
+        (&FORMAT_DATE_FROM_ISO, Some(format_date_from_iso)),
+        (&ISO_TO_UNIX_TIMESTAMP, Some(iso_to_unix_timestamp)),
+        (
+            &GET_CURRENT_UNIX_TIMESTAMP,
+            Some(get_current_unix_timestamp),
+        ),
+        (&GET_CURRENT_ISO_DATETIME, Some(get_current_iso_datetime)),
+        (
+            &GET_CURRENT_FORMATTED_DATETIME,
+            Some(get_current_formatted_datetime),
+        ),
+        (&COUNTRY_NAME_TO_ISO_CODE, Some(country_name_to_iso_code)),
+    ],
+};
 
 /// Random bytes from /dev/urandom (falls back to time-based bits).
 pub fn random_u64() -> u64 {
@@ -114,14 +173,16 @@ pub fn random_u64() -> u64 {
         .wrapping_add(1442695040888963407)
 }
 
-fn random_double(_: &Map<String, Value>) -> Result<Value, AgentError> {
+pub fn random_double(input: Value) -> Result<Value, AgentError> {
+    prepare(&RANDOM_DOUBLE, input)?;
     Ok(json!((random_u64() >> 11) as f64 / (1u64 << 53) as f64))
 }
 
-fn random_array(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    let size = arg::i64(a, "size");
+pub fn random_array(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&RANDOM_ARRAY, input)?;
+    let size = a.i64("size");
     if size < 0 {
-        return arg::fail(format!("size must not be negative, got {size}"));
+        return fail(format!("size must not be negative, got {size}"));
     }
     let n = size as u64;
     Ok(Value::Array(
@@ -129,12 +190,43 @@ fn random_array(a: &Map<String, Value>) -> Result<Value, AgentError> {
     ))
 }
 
-fn return_value(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    Ok(arg::value(a, "value").clone())
+pub fn return_input_string(input: Value) -> Result<Value, AgentError> {
+    Ok(prepare(&RETURN_INPUT_STRING, input)?.take("value"))
 }
 
-fn delay_in_ms(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    let ms = a.get("delay_value").and_then(Value::as_u64).unwrap_or(0);
+pub fn return_input(input: Value) -> Result<Value, AgentError> {
+    Ok(prepare(&RETURN_INPUT, input)?.take("value"))
+}
+
+pub fn do_nothing(input: Value) -> Result<Value, AgentError> {
+    prepare(&DO_NOTHING, input)?;
+    Ok(Value::Null)
+}
+
+pub fn get_current_unix_timestamp(input: Value) -> Result<Value, AgentError> {
+    prepare(&GET_CURRENT_UNIX_TIMESTAMP, input)?;
+    Ok(json!(now_secs()))
+}
+
+pub fn get_current_iso_datetime(input: Value) -> Result<Value, AgentError> {
+    prepare(&GET_CURRENT_ISO_DATETIME, input)?;
+    let (y, mo, d, h, mi, s) = civil_from_unix(now_secs());
+    Ok(json!(format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"
+    )))
+}
+
+pub fn get_current_formatted_datetime(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&GET_CURRENT_FORMATTED_DATETIME, input)?;
+    Ok(json!(format_tokens(
+        a.str("format"),
+        civil_from_unix(now_secs())
+    )))
+}
+
+pub fn delay_in_ms(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&DELAY_IN_MS, input)?;
+    let ms = a.u64("delay_value");
     std::thread::sleep(std::time::Duration::from_millis(ms));
     Ok(json!(ms))
 }
@@ -278,21 +370,22 @@ pub fn eval_expression(expr: &str, vars: &Map<String, Value>) -> Result<f64, Str
     Ok(v)
 }
 
-fn calculate(a: &Map<String, Value>) -> Result<Value, AgentError> {
+pub fn calculate(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&CALCULATE, input)?;
     let empty = Map::new();
     let vars = a
         .get("variables")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let mut v = eval_expression(arg::str(a, "expression"), vars).map_err(AgentError::plain)?;
-    if arg::bool(a, "enable_rounding") {
+    let mut v = eval_expression(a.str("expression"), vars).map_err(AgentError::plain)?;
+    if a.bool("enable_rounding") {
         if let Some(dp) = a.get("decimal_places").and_then(Value::as_u64) {
             let p = 10f64.powi(dp.min(15) as i32);
             v = (v * p).round() / p;
         }
     }
     if !v.is_finite() {
-        return arg::fail("Result is not a finite number");
+        return fail("Result is not a finite number");
     }
     Ok(json!(v))
 }
@@ -385,13 +478,15 @@ fn format_tokens(fmt: &str, c: Civil) -> String {
         .replace("ss", &format!("{s:02}"))
 }
 
-fn format_date_from_iso(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    let c = parse_iso(arg::str(a, "iso_date"))?;
-    Ok(json!(format_tokens(arg::str(a, "target_format"), c)))
+pub fn format_date_from_iso(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&FORMAT_DATE_FROM_ISO, input)?;
+    let c = parse_iso(a.str("iso_date"))?;
+    Ok(json!(format_tokens(a.str("target_format"), c)))
 }
 
-fn iso_to_unix(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    let (y, mo, d, h, mi, s) = parse_iso(arg::str(a, "iso_date"))?;
+pub fn iso_to_unix_timestamp(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&ISO_TO_UNIX_TIMESTAMP, input)?;
+    let (y, mo, d, h, mi, s) = parse_iso(a.str("iso_date"))?;
     Ok(json!(
         days_from_civil(y, mo, d) * 86400 + (h * 3600 + mi * 60 + s) as i64
     ))
@@ -399,55 +494,541 @@ fn iso_to_unix(a: &Map<String, Value>) -> Result<Value, AgentError> {
 
 // ------------------------------------------------------------------ countries
 
-/// (name, alpha2, alpha3, alternative names). Partial table; the full ISO 3166 list is
-/// a later issue.
+/// (normalised name, alpha2, alpha3, normalised alternative names): ISO 3166-1 (all 249).
 const COUNTRIES: &[(&str, &str, &str, &[&str])] = &[
+    ("aruba", "AW", "ABW", &[]),
     (
-        "united states",
-        "US",
-        "USA",
-        &["usa", "united states of america", "america", "us"],
+        "afghanistan",
+        "AF",
+        "AFG",
+        &["islamic republic of afghanistan"],
     ),
+    ("angola", "AO", "AGO", &["republic of angola"]),
+    ("anguilla", "AI", "AIA", &[]),
+    ("aland islands", "AX", "ALA", &["åland islands"]),
+    ("albania", "AL", "ALB", &["republic of albania"]),
+    ("andorra", "AD", "AND", &["principality of andorra"]),
+    ("united arab emirates", "AE", "ARE", &["uae"]),
+    ("argentina", "AR", "ARG", &["argentine republic"]),
+    ("armenia", "AM", "ARM", &["republic of armenia"]),
+    ("american samoa", "AS", "ASM", &[]),
+    ("antarctica", "AQ", "ATA", &[]),
+    ("french southern territories", "TF", "ATF", &[]),
+    ("antigua and barbuda", "AG", "ATG", &[]),
+    ("australia", "AU", "AUS", &[]),
+    (
+        "austria",
+        "AT",
+        "AUT",
+        &["republic of austria", "osterreich"],
+    ),
+    ("azerbaijan", "AZ", "AZE", &["republic of azerbaijan"]),
+    ("burundi", "BI", "BDI", &["republic of burundi"]),
+    ("belgium", "BE", "BEL", &["kingdom of belgium"]),
+    ("benin", "BJ", "BEN", &["republic of benin"]),
+    ("bonaire sint eustatius and saba", "BQ", "BES", &[]),
+    ("burkina faso", "BF", "BFA", &[]),
+    (
+        "bangladesh",
+        "BD",
+        "BGD",
+        &["people s republic of bangladesh"],
+    ),
+    ("bulgaria", "BG", "BGR", &["republic of bulgaria"]),
+    ("bahrain", "BH", "BHR", &["kingdom of bahrain"]),
+    ("bahamas", "BS", "BHS", &["commonwealth of the bahamas"]),
+    (
+        "bosnia and herzegovina",
+        "BA",
+        "BIH",
+        &["republic of bosnia and herzegovina"],
+    ),
+    ("saint barthelemy", "BL", "BLM", &["saint barthélemy"]),
+    ("belarus", "BY", "BLR", &["republic of belarus"]),
+    ("belize", "BZ", "BLZ", &[]),
+    ("bermuda", "BM", "BMU", &[]),
+    (
+        "bolivia",
+        "BO",
+        "BOL",
+        &[
+            "bolivia plurinational state of",
+            "plurinational state of bolivia",
+        ],
+    ),
+    (
+        "brazil",
+        "BR",
+        "BRA",
+        &["federative republic of brazil", "brasil"],
+    ),
+    ("barbados", "BB", "BRB", &[]),
+    ("brunei darussalam", "BN", "BRN", &["brunei"]),
+    ("bhutan", "BT", "BTN", &["kingdom of bhutan"]),
+    ("bouvet island", "BV", "BVT", &[]),
+    ("botswana", "BW", "BWA", &["republic of botswana"]),
+    ("central african republic", "CF", "CAF", &[]),
+    ("canada", "CA", "CAN", &[]),
+    ("cocos keeling islands", "CC", "CCK", &[]),
+    (
+        "switzerland",
+        "CH",
+        "CHE",
+        &["swiss confederation", "schweiz", "suisse", "svizzera"],
+    ),
+    ("chile", "CL", "CHL", &["republic of chile"]),
+    (
+        "china",
+        "CN",
+        "CHN",
+        &[
+            "people s republic of china",
+            "peoples republic of china",
+            "prc",
+        ],
+    ),
+    (
+        "cote d ivoire",
+        "CI",
+        "CIV",
+        &[
+            "côte d ivoire",
+            "republic of côte d ivoire",
+            "republic of cote d ivoire",
+            "ivory coast",
+        ],
+    ),
+    ("cameroon", "CM", "CMR", &["republic of cameroon"]),
+    (
+        "congo the democratic republic of the",
+        "CD",
+        "COD",
+        &[
+            "dr congo",
+            "democratic republic of the congo",
+            "congo kinshasa",
+        ],
+    ),
+    (
+        "congo",
+        "CG",
+        "COG",
+        &["republic of the congo", "congo brazzaville"],
+    ),
+    ("cook islands", "CK", "COK", &[]),
+    ("colombia", "CO", "COL", &["republic of colombia"]),
+    ("comoros", "KM", "COM", &["union of the comoros"]),
+    (
+        "cabo verde",
+        "CV",
+        "CPV",
+        &["republic of cabo verde", "cape verde"],
+    ),
+    ("costa rica", "CR", "CRI", &["republic of costa rica"]),
+    ("cuba", "CU", "CUB", &["republic of cuba"]),
+    ("curacao", "CW", "CUW", &["curaçao"]),
+    ("christmas island", "CX", "CXR", &[]),
+    ("cayman islands", "KY", "CYM", &[]),
+    ("cyprus", "CY", "CYP", &["republic of cyprus"]),
+    ("czechia", "CZ", "CZE", &["czech republic"]),
+    (
+        "germany",
+        "DE",
+        "DEU",
+        &["federal republic of germany", "deutschland"],
+    ),
+    ("djibouti", "DJ", "DJI", &["republic of djibouti"]),
+    ("dominica", "DM", "DMA", &["commonwealth of dominica"]),
+    ("denmark", "DK", "DNK", &["kingdom of denmark"]),
+    ("dominican republic", "DO", "DOM", &[]),
+    (
+        "algeria",
+        "DZ",
+        "DZA",
+        &["people s democratic republic of algeria"],
+    ),
+    ("ecuador", "EC", "ECU", &["republic of ecuador"]),
+    ("egypt", "EG", "EGY", &["arab republic of egypt"]),
+    ("eritrea", "ER", "ERI", &["the state of eritrea"]),
+    ("western sahara", "EH", "ESH", &[]),
+    ("spain", "ES", "ESP", &["kingdom of spain", "espana"]),
+    ("estonia", "EE", "EST", &["republic of estonia"]),
+    (
+        "ethiopia",
+        "ET",
+        "ETH",
+        &["federal democratic republic of ethiopia"],
+    ),
+    ("finland", "FI", "FIN", &["republic of finland"]),
+    ("fiji", "FJ", "FJI", &["republic of fiji"]),
+    ("falkland islands malvinas", "FK", "FLK", &[]),
+    ("france", "FR", "FRA", &["french republic"]),
+    ("faroe islands", "FO", "FRO", &[]),
+    (
+        "micronesia federated states of",
+        "FM",
+        "FSM",
+        &["federated states of micronesia", "micronesia"],
+    ),
+    ("gabon", "GA", "GAB", &["gabonese republic"]),
     (
         "united kingdom",
         "GB",
         "GBR",
-        &["uk", "great britain", "britain", "england"],
+        &[
+            "united kingdom of great britain and northern ireland",
+            "uk",
+            "great britain",
+            "britain",
+            "england",
+            "scotland",
+            "wales",
+            "northern ireland",
+            "u k",
+        ],
     ),
-    ("germany", "DE", "DEU", &["deutschland"]),
-    ("france", "FR", "FRA", &[]),
-    ("spain", "ES", "ESP", &["espana"]),
-    ("italy", "IT", "ITA", &["italia"]),
-    ("netherlands", "NL", "NLD", &["holland", "the netherlands"]),
-    ("belgium", "BE", "BEL", &[]),
-    ("switzerland", "CH", "CHE", &[]),
-    ("austria", "AT", "AUT", &[]),
-    ("poland", "PL", "POL", &[]),
-    ("portugal", "PT", "PRT", &[]),
-    ("sweden", "SE", "SWE", &[]),
-    ("norway", "NO", "NOR", &[]),
-    ("denmark", "DK", "DNK", &[]),
-    ("finland", "FI", "FIN", &[]),
+    ("georgia", "GE", "GEO", &[]),
+    ("guernsey", "GG", "GGY", &[]),
+    ("ghana", "GH", "GHA", &["republic of ghana"]),
+    ("gibraltar", "GI", "GIB", &[]),
+    ("guinea", "GN", "GIN", &["republic of guinea"]),
+    ("guadeloupe", "GP", "GLP", &[]),
+    ("gambia", "GM", "GMB", &["republic of the gambia"]),
+    ("guinea bissau", "GW", "GNB", &["republic of guinea bissau"]),
+    (
+        "equatorial guinea",
+        "GQ",
+        "GNQ",
+        &["republic of equatorial guinea"],
+    ),
+    ("greece", "GR", "GRC", &["hellenic republic"]),
+    ("grenada", "GD", "GRD", &[]),
+    ("greenland", "GL", "GRL", &[]),
+    ("guatemala", "GT", "GTM", &["republic of guatemala"]),
+    ("french guiana", "GF", "GUF", &[]),
+    ("guam", "GU", "GUM", &[]),
+    ("guyana", "GY", "GUY", &["republic of guyana"]),
+    (
+        "hong kong",
+        "HK",
+        "HKG",
+        &["hong kong special administrative region of china"],
+    ),
+    ("heard island and mcdonald islands", "HM", "HMD", &[]),
+    ("honduras", "HN", "HND", &["republic of honduras"]),
+    ("croatia", "HR", "HRV", &["republic of croatia"]),
+    ("haiti", "HT", "HTI", &["republic of haiti"]),
+    ("hungary", "HU", "HUN", &[]),
+    ("indonesia", "ID", "IDN", &["republic of indonesia"]),
+    ("isle of man", "IM", "IMN", &[]),
+    ("india", "IN", "IND", &["republic of india", "bharat"]),
+    ("british indian ocean territory", "IO", "IOT", &[]),
     ("ireland", "IE", "IRL", &[]),
-    ("canada", "CA", "CAN", &[]),
-    ("mexico", "MX", "MEX", &[]),
-    ("brazil", "BR", "BRA", &["brasil"]),
-    ("argentina", "AR", "ARG", &[]),
-    ("japan", "JP", "JPN", &[]),
-    ("china", "CN", "CHN", &["peoples republic of china", "prc"]),
-    ("india", "IN", "IND", &[]),
-    ("australia", "AU", "AUS", &[]),
+    (
+        "iran",
+        "IR",
+        "IRN",
+        &["iran islamic republic of", "islamic republic of iran"],
+    ),
+    ("iraq", "IQ", "IRQ", &["republic of iraq"]),
+    ("iceland", "IS", "ISL", &["republic of iceland"]),
+    ("israel", "IL", "ISR", &["state of israel"]),
+    ("italy", "IT", "ITA", &["italian republic", "italia"]),
+    ("jamaica", "JM", "JAM", &[]),
+    ("jersey", "JE", "JEY", &[]),
+    ("jordan", "JO", "JOR", &["hashemite kingdom of jordan"]),
+    ("japan", "JP", "JPN", &["nippon"]),
+    ("kazakhstan", "KZ", "KAZ", &["republic of kazakhstan"]),
+    ("kenya", "KE", "KEN", &["republic of kenya"]),
+    ("kyrgyzstan", "KG", "KGZ", &["kyrgyz republic"]),
+    ("cambodia", "KH", "KHM", &["kingdom of cambodia"]),
+    ("kiribati", "KI", "KIR", &["republic of kiribati"]),
+    ("saint kitts and nevis", "KN", "KNA", &[]),
+    (
+        "south korea",
+        "KR",
+        "KOR",
+        &["korea republic of", "korea", "republic of korea"],
+    ),
+    ("kuwait", "KW", "KWT", &["state of kuwait"]),
+    ("laos", "LA", "LAO", &["lao people s democratic republic"]),
+    ("lebanon", "LB", "LBN", &["lebanese republic"]),
+    ("liberia", "LR", "LBR", &["republic of liberia"]),
+    ("libya", "LY", "LBY", &[]),
+    ("saint lucia", "LC", "LCA", &[]),
+    (
+        "liechtenstein",
+        "LI",
+        "LIE",
+        &["principality of liechtenstein"],
+    ),
+    (
+        "sri lanka",
+        "LK",
+        "LKA",
+        &["democratic socialist republic of sri lanka"],
+    ),
+    ("lesotho", "LS", "LSO", &["kingdom of lesotho"]),
+    ("lithuania", "LT", "LTU", &["republic of lithuania"]),
+    ("luxembourg", "LU", "LUX", &["grand duchy of luxembourg"]),
+    ("latvia", "LV", "LVA", &["republic of latvia"]),
+    (
+        "macao",
+        "MO",
+        "MAC",
+        &["macao special administrative region of china"],
+    ),
+    ("saint martin french part", "MF", "MAF", &[]),
+    ("morocco", "MA", "MAR", &["kingdom of morocco"]),
+    ("monaco", "MC", "MCO", &["principality of monaco"]),
+    (
+        "moldova",
+        "MD",
+        "MDA",
+        &["moldova republic of", "republic of moldova"],
+    ),
+    ("madagascar", "MG", "MDG", &["republic of madagascar"]),
+    ("maldives", "MV", "MDV", &["republic of maldives"]),
+    ("mexico", "MX", "MEX", &["united mexican states"]),
+    (
+        "marshall islands",
+        "MH",
+        "MHL",
+        &["republic of the marshall islands"],
+    ),
+    (
+        "north macedonia",
+        "MK",
+        "MKD",
+        &["republic of north macedonia", "macedonia"],
+    ),
+    ("mali", "ML", "MLI", &["republic of mali"]),
+    ("malta", "MT", "MLT", &["republic of malta"]),
+    ("myanmar", "MM", "MMR", &["republic of myanmar", "burma"]),
+    ("montenegro", "ME", "MNE", &[]),
+    ("mongolia", "MN", "MNG", &[]),
+    (
+        "northern mariana islands",
+        "MP",
+        "MNP",
+        &["commonwealth of the northern mariana islands"],
+    ),
+    ("mozambique", "MZ", "MOZ", &["republic of mozambique"]),
+    (
+        "mauritania",
+        "MR",
+        "MRT",
+        &["islamic republic of mauritania"],
+    ),
+    ("montserrat", "MS", "MSR", &[]),
+    ("martinique", "MQ", "MTQ", &[]),
+    ("mauritius", "MU", "MUS", &["republic of mauritius"]),
+    ("malawi", "MW", "MWI", &["republic of malawi"]),
+    ("malaysia", "MY", "MYS", &[]),
+    ("mayotte", "YT", "MYT", &[]),
+    ("namibia", "NA", "NAM", &["republic of namibia"]),
+    ("new caledonia", "NC", "NCL", &[]),
+    ("niger", "NE", "NER", &["republic of the niger"]),
+    ("norfolk island", "NF", "NFK", &[]),
+    ("nigeria", "NG", "NGA", &["federal republic of nigeria"]),
+    ("nicaragua", "NI", "NIC", &["republic of nicaragua"]),
+    ("niue", "NU", "NIU", &[]),
+    (
+        "netherlands",
+        "NL",
+        "NLD",
+        &["kingdom of the netherlands", "holland", "the netherlands"],
+    ),
+    ("norway", "NO", "NOR", &["kingdom of norway"]),
+    (
+        "nepal",
+        "NP",
+        "NPL",
+        &["federal democratic republic of nepal"],
+    ),
+    ("nauru", "NR", "NRU", &["republic of nauru"]),
     ("new zealand", "NZ", "NZL", &[]),
-    ("south korea", "KR", "KOR", &["korea", "republic of korea"]),
-    ("russia", "RU", "RUS", &["russian federation"]),
+    ("oman", "OM", "OMN", &["sultanate of oman"]),
+    ("pakistan", "PK", "PAK", &["islamic republic of pakistan"]),
+    ("panama", "PA", "PAN", &["republic of panama"]),
+    ("pitcairn", "PN", "PCN", &[]),
+    ("peru", "PE", "PER", &["republic of peru"]),
+    ("philippines", "PH", "PHL", &["republic of the philippines"]),
+    ("palau", "PW", "PLW", &["republic of palau"]),
+    (
+        "papua new guinea",
+        "PG",
+        "PNG",
+        &["independent state of papua new guinea"],
+    ),
+    ("poland", "PL", "POL", &["republic of poland"]),
+    ("puerto rico", "PR", "PRI", &[]),
+    (
+        "north korea",
+        "KP",
+        "PRK",
+        &[
+            "korea democratic people s republic of",
+            "democratic people s republic of korea",
+        ],
+    ),
+    ("portugal", "PT", "PRT", &["portuguese republic"]),
+    ("paraguay", "PY", "PRY", &["republic of paraguay"]),
+    (
+        "palestine state of",
+        "PS",
+        "PSE",
+        &["the state of palestine", "palestine"],
+    ),
+    ("french polynesia", "PF", "PYF", &[]),
+    ("qatar", "QA", "QAT", &["state of qatar"]),
+    ("reunion", "RE", "REU", &["réunion"]),
+    ("romania", "RO", "ROU", &[]),
+    ("russian federation", "RU", "RUS", &["russia"]),
+    ("rwanda", "RW", "RWA", &["rwandese republic"]),
+    ("saudi arabia", "SA", "SAU", &["kingdom of saudi arabia"]),
+    ("sudan", "SD", "SDN", &["republic of the sudan"]),
+    ("senegal", "SN", "SEN", &["republic of senegal"]),
+    ("singapore", "SG", "SGP", &["republic of singapore"]),
+    (
+        "south georgia and the south sandwich islands",
+        "GS",
+        "SGS",
+        &[],
+    ),
+    (
+        "saint helena ascension and tristan da cunha",
+        "SH",
+        "SHN",
+        &[],
+    ),
+    ("svalbard and jan mayen", "SJ", "SJM", &[]),
+    ("solomon islands", "SB", "SLB", &[]),
+    ("sierra leone", "SL", "SLE", &["republic of sierra leone"]),
+    ("el salvador", "SV", "SLV", &["republic of el salvador"]),
+    ("san marino", "SM", "SMR", &["republic of san marino"]),
+    ("somalia", "SO", "SOM", &["federal republic of somalia"]),
+    ("saint pierre and miquelon", "PM", "SPM", &[]),
+    ("serbia", "RS", "SRB", &["republic of serbia"]),
+    ("south sudan", "SS", "SSD", &["republic of south sudan"]),
+    (
+        "sao tome and principe",
+        "ST",
+        "STP",
+        &["democratic republic of sao tome and principe"],
+    ),
+    ("suriname", "SR", "SUR", &["republic of suriname"]),
+    ("slovakia", "SK", "SVK", &["slovak republic"]),
+    ("slovenia", "SI", "SVN", &["republic of slovenia"]),
+    ("sweden", "SE", "SWE", &["kingdom of sweden"]),
+    (
+        "eswatini",
+        "SZ",
+        "SWZ",
+        &["kingdom of eswatini", "swaziland"],
+    ),
+    ("sint maarten dutch part", "SX", "SXM", &[]),
+    ("seychelles", "SC", "SYC", &["republic of seychelles"]),
+    ("syria", "SY", "SYR", &["syrian arab republic"]),
+    ("turks and caicos islands", "TC", "TCA", &[]),
+    ("chad", "TD", "TCD", &["republic of chad"]),
+    ("togo", "TG", "TGO", &["togolese republic"]),
+    ("thailand", "TH", "THA", &["kingdom of thailand"]),
+    ("tajikistan", "TJ", "TJK", &["republic of tajikistan"]),
+    ("tokelau", "TK", "TKL", &[]),
+    ("turkmenistan", "TM", "TKM", &[]),
+    (
+        "timor leste",
+        "TL",
+        "TLS",
+        &["democratic republic of timor leste", "east timor"],
+    ),
+    ("tonga", "TO", "TON", &["kingdom of tonga"]),
+    (
+        "trinidad and tobago",
+        "TT",
+        "TTO",
+        &["republic of trinidad and tobago"],
+    ),
+    ("tunisia", "TN", "TUN", &["republic of tunisia"]),
+    (
+        "turkiye",
+        "TR",
+        "TUR",
+        &[
+            "türkiye",
+            "republic of türkiye",
+            "republic of turkiye",
+            "turkey",
+        ],
+    ),
+    ("tuvalu", "TV", "TUV", &[]),
+    ("taiwan", "TW", "TWN", &["taiwan province of china"]),
+    (
+        "tanzania",
+        "TZ",
+        "TZA",
+        &["tanzania united republic of", "united republic of tanzania"],
+    ),
+    ("uganda", "UG", "UGA", &["republic of uganda"]),
     ("ukraine", "UA", "UKR", &[]),
-    ("czech republic", "CZ", "CZE", &["czechia"]),
-    ("greece", "GR", "GRC", &[]),
-    ("turkey", "TR", "TUR", &["turkiye"]),
-    ("south africa", "ZA", "ZAF", &[]),
-    ("egypt", "EG", "EGY", &[]),
-    ("israel", "IL", "ISR", &[]),
-    ("singapore", "SG", "SGP", &[]),
+    ("united states minor outlying islands", "UM", "UMI", &[]),
+    ("uruguay", "UY", "URY", &["eastern republic of uruguay"]),
+    (
+        "united states",
+        "US",
+        "USA",
+        &[
+            "united states of america",
+            "usa",
+            "america",
+            "us",
+            "u s a",
+            "u s",
+        ],
+    ),
+    ("uzbekistan", "UZ", "UZB", &["republic of uzbekistan"]),
+    (
+        "holy see vatican city state",
+        "VA",
+        "VAT",
+        &["vatican", "vatican city", "holy see"],
+    ),
+    ("saint vincent and the grenadines", "VC", "VCT", &[]),
+    (
+        "venezuela",
+        "VE",
+        "VEN",
+        &[
+            "venezuela bolivarian republic of",
+            "bolivarian republic of venezuela",
+        ],
+    ),
+    (
+        "virgin islands british",
+        "VG",
+        "VGB",
+        &["british virgin islands"],
+    ),
+    (
+        "virgin islands u s",
+        "VI",
+        "VIR",
+        &["virgin islands of the united states"],
+    ),
+    (
+        "vietnam",
+        "VN",
+        "VNM",
+        &["viet nam", "socialist republic of viet nam"],
+    ),
+    ("vanuatu", "VU", "VUT", &["republic of vanuatu"]),
+    ("wallis and futuna", "WF", "WLF", &[]),
+    ("samoa", "WS", "WSM", &["independent state of samoa"]),
+    ("yemen", "YE", "YEM", &["republic of yemen"]),
+    ("south africa", "ZA", "ZAF", &["republic of south africa"]),
+    ("zambia", "ZM", "ZMB", &["republic of zambia"]),
+    ("zimbabwe", "ZW", "ZWE", &["republic of zimbabwe"]),
 ];
 
 fn normalise(s: &str) -> String {
@@ -485,10 +1066,11 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn country(a: &Map<String, Value>) -> Result<Value, AgentError> {
-    let name = arg::str(a, "country_name");
+pub fn country_name_to_iso_code(input: Value) -> Result<Value, AgentError> {
+    let a = prepare(&COUNTRY_NAME_TO_ISO_CODE, input)?;
+    let name = a.str("country_name");
     let n = normalise(name);
-    let alpha3 = arg::str(a, "code_type") == "alpha3";
+    let alpha3 = a.str("code_type") == "alpha3";
     let pick = |c: &(&str, &str, &str, &[&str])| json!(if alpha3 { c.2 } else { c.1 });
     if let Some(c) = COUNTRIES.iter().find(|c| c.0 == n) {
         return Ok(pick(c));

@@ -1,0 +1,305 @@
+"""The `runtara-build` command line: argv -> request -> result -> output and exit code.
+
+Only the stdlib and the stdlib-only modules (`errors`) are imported at module level, so
+`--help` and the future no-op fast path stay cheap (STYLE §4): each command imports what it
+needs inside its function. Adding a command is one entry in `COMMANDS`.
+
+Exit codes (DSL §11.4): 0 ok, 1 user error, 2 usage error, 70 internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from runtara_build.errors import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_USER,
+    ISSUE_TRACKER,
+    BuildError,
+    Diagnostic,
+    render,
+)
+
+if TYPE_CHECKING:
+    from runtara_build.check import Request
+
+PROG = "runtara-build"
+
+
+class UsageError(Exception):
+    """A bad command line: exit 2 with the parser's usage line (RB030)."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its help line, its arguments, and the function that runs it."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def _child(text: str) -> tuple[str, str]:
+    child_id, sep, path = text.partition("=")
+    if not sep or not child_id or not path:
+        raise argparse.ArgumentTypeError(f"must be ID=PATH, but was {text!r}")
+    return child_id, path
+
+
+def _file_mode_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("file mode (DSL §11.3)")
+    group.add_argument(
+        "--children", metavar="DIR", help="resolve StartScenario child C to DIR/C.json"
+    )
+    group.add_argument(
+        "--child",
+        metavar="ID=PATH",
+        type=_child,
+        action="append",
+        default=[],
+        help="resolve child ID to PATH (repeatable; wins over --children)",
+    )
+
+
+def _request(args: argparse.Namespace) -> Request:
+    from runtara_build.check import Request
+
+    return Request(tuple(args.targets), args.children, tuple(args.child))
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for diag in diagnostics:
+        print(render(diag), file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- check
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="labels (//tenant/scenario), patterns (//..., //tenant/...) or workflow files; "
+        "default //...",
+    )
+    _file_mode_options(parser)
+    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+    parser.add_argument(
+        "--output", choices=("text", "json"), default="text", help="diagnostics format"
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    from runtara_build.check import check
+    from runtara_build.errors import render_json
+
+    result = check(_request(args), cwd=Path.cwd(), strict=args.strict)
+    if args.output == "json":
+        print(render_json(result.diagnostics))
+    else:
+        _print_diagnostics(result.diagnostics)
+        print(
+            f"check: {len(result.roots)} target(s), {result.documents} document(s), "
+            f"{result.errors} error(s), {result.warnings} warning(s)",
+            file=sys.stderr,
+        )
+    return EXIT_OK if result.ok else EXIT_USER
+
+
+# --------------------------------------------------------------------------- query
+
+
+def _query_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "kind",
+        choices=("deps", "rdeps", "somepath", "allpaths"),
+        help="deps: what TARGETs call; rdeps: what calls them; somepath/allpaths FROM TO",
+    )
+    parser.add_argument("targets", nargs="+", metavar="TARGET", help="labels, patterns or files")
+    parser.add_argument(
+        "--universe",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="rdeps: the documents searched for callers (default //... for labels)",
+    )
+    _file_mode_options(parser)
+    parser.add_argument(
+        "--output", choices=("label", "json", "dot"), default="label", help="result format"
+    )
+
+
+def _query(args: argparse.Namespace) -> int:
+    from runtara_build.query import PAIR_QUERIES, run_query
+
+    if args.kind in PAIR_QUERIES and len(args.targets) != 2:
+        raise UsageError(f"query {args.kind} needs exactly two targets, FROM and TO", args.parser)
+    result = run_query(
+        args.kind,
+        _request(args),
+        cwd=Path.cwd(),
+        output=args.output,
+        universe=args.universe,
+    )
+    _print_diagnostics(result.diagnostics)
+    if not result.ok:
+        return EXIT_USER
+    sys.stdout.write(result.text)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- build, run
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="labels (//tenant/scenario[:bin|:src|:obj]), patterns, or one workflow file",
+    )
+    _file_mode_options(parser)
+    parser.add_argument("-o", dest="output", metavar="OUT", help="file mode: the binary's path")
+    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from runtara_build.build import BuildOptions, build
+
+    result = build(_request(args), cwd=Path.cwd(), options=BuildOptions(args.strict, args.output))
+    _print_diagnostics(result.warnings)
+    for built in result.built:
+        print(f"built {built.target} in {built.seconds:.2f}s", file=sys.stderr)
+        print(built.path)
+    return EXIT_OK
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("label", metavar="LABEL", help="the scenario to build and run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="after --: the binary's flags")
+    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from runtara_build.build import BuildOptions, build
+    from runtara_build.check import Request
+    from runtara_build.executor import exec_binary
+    from runtara_build.label import parse_label
+
+    label = parse_label(args.label).with_kind("bin")
+    result = build(Request((str(label),)), cwd=Path.cwd(), options=BuildOptions(strict=args.strict))
+    _print_diagnostics(result.warnings)
+    binary_args = args.args[1:] if args.args[:1] == ["--"] else args.args
+    if not any(a == "--tenant" or a.startswith("--tenant=") for a in binary_args):
+        binary_args = ["--tenant", label.tenant, *binary_args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return exec_binary([str(result.built[0].path), *binary_args])
+
+
+COMMANDS: dict[str, Command] = {
+    "build": Command("build scenarios into static binaries (DSL §11.4)", _build_arguments, _build),
+    "run": Command("build a scenario, then run its binary here", _run_arguments, _run),
+    "check": Command("validate scenarios and their children (DSL §11.1)", _check_arguments, _check),
+    "query": Command("query the scenario dependency graph", _query_arguments, _query),
+}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: global `--debug`, then one subparser per entry of COMMANDS."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the traceback of an internal error",
+    )
+    parser = _Parser(prog=PROG, description="Build runtara workflow scenarios into binaries.")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an internal error"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, command in COMMANDS.items():
+        child = sub.add_parser(name, help=command.help, description=command.help, parents=[common])
+        command.arguments(child)
+        child.set_defaults(run=command.run, parser=child)
+    return parser
+
+
+def _usage_error(exc: UsageError) -> int:
+    exc.parser.print_usage(sys.stderr)
+    hint = f"run '{exc.parser.prog} --help' for the options"
+    print(render(Diagnostic("RB030", str(exc), hint=hint)), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = (
+        f"internal error: {type(exc).__name__}: {exc}; this is a bug in runtara-build, "
+        f"not in your workflow: please report it on {ISSUE_TRACKER}"
+    )
+    hint = None if debug else "rerun with --debug to print the traceback for the report"
+    print(render(Diagnostic("RB399", message, hint=hint)), file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0].startswith("//") and "build" in COMMANDS:
+        args_list.insert(0, "build")  # `runtara-build //a/b` is `runtara-build build //a/b`
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code: int = args.run(args)
+        return code
+    except UsageError as exc:
+        return _usage_error(exc)
+    except BuildError as exc:  # a command gave up with coded diagnostics
+        _print_diagnostics(exc.diagnostics)
+        return exc.exit_code
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `runtara-build query ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_USER
+    except Exception as exc:
+        return _internal_error(exc, debug)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
