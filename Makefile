@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/workspace
 
-.PHONY: setup toolchain venv rust-deps demo test lint fmt clean
+.PHONY: setup toolchain venv rust-deps demo test lint rust-check fmt clean
 
 setup: toolchain venv rust-deps
 
@@ -27,15 +27,27 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# The main job on the example workspace: validate everything, then build //acme/orders (a
+# parent with a versioned child and a second child) and run it with the embedded store.
 demo: setup
 	cd $(EXAMPLE) && ../../$(BIN)/runtara-build check '//...'
+	cd $(EXAMPLE) && ../../$(BIN)/runtara-build run //acme/orders -- \
+		--input acme/orders/input.json --store runtara-out/demo-state.db
 
 lint: setup
 	$(BIN)/ruff check runtara_build rules tests bench
 	$(BIN)/ruff format --check runtara_build rules tests bench
 	$(BIN)/mypy
 
-test: setup lint
+# The runtime crate: formatting, clippy and its unit tests (Debian's 1.96 toolchain, musl).
+RUST_ENV := PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc CC_x86_64_unknown_linux_musl=musl-gcc \
+	CARGO_TARGET_DIR=$(CURDIR)/cache/cargo-check
+rust-check: setup
+	cd runtime && cargo fmt --check
+	cd runtime && $(RUST_ENV) /usr/bin/cargo clippy -q --locked --target x86_64-unknown-linux-musl --all-targets -- -D warnings
+	cd runtime && $(RUST_ENV) /usr/bin/cargo test -q --locked --target x86_64-unknown-linux-musl
+
+test: setup lint rust-check
 	$(BIN)/pytest
 
 fmt: venv

@@ -72,12 +72,11 @@ def capability_path(step: AgentStep) -> str:
 
 
 def emit(step: AgentStep, out: RustWriter, ctx: EmitContext) -> None:
-    if step.connection_id is not None:
-        raise ctx.unsupported(
-            "RB301", "an Agent with connectionId", "connections arrive with the agents issue"
-        )
+    # The connection variant fetches the connection inside each executed attempt (never on
+    # replay); keeping it separate keeps the HTTP client out of binaries that need none.
+    helper = "agent" if step.connection_id is None else "agent_with_connection"
     config = ctx.config(step, ("/inputMapping",))
-    out.line(f"rt::steps::agent(f, m, {config}, {capability_path(step)})")
+    out.line(f"rt::steps::{helper}(f, m, {config}, {capability_path(step)})")
 
 
 #: Declared input types that E023 checks, with the JSON values that fit them (RUNTIME §9.13).

@@ -31,9 +31,8 @@ class ConnectionStep(StepBase):
 
 
 def emit(step: ConnectionStep, out: RustWriter, ctx: EmitContext) -> None:
-    raise ctx.unsupported(
-        "RB301", "the Connection step", "connections need the runtime's HTTP client (DSL §5)"
-    )
+    # Only this helper (and agents with connectionId) pull in the runtime's HTTP client.
+    out.line(f"rt::steps::connection(f, m, {ctx.config(step)})")
 
 
 #: The integrations the connection service knows (DSL §5.9).

@@ -101,3 +101,20 @@ def test_mutated_corpus_gives_only_coded_diagnostics(
         assert CODE.match(diag.code), diag
         assert diag.code != "RB399", diag
         assert "\n" not in diag.message
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_corpus_through_the_cli_exits_0_or_1(
+    corpus: list[Any], data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.support.binaries import runtara_build
+
+    doc = _mutate(data.draw(st.sampled_from(corpus)), data)
+    work = tmp_path_factory.mktemp("fuzz")
+    (work / "scenario.json").write_text(json.dumps(doc))
+    result = runtara_build(["check", "scenario.json", "--output=json"], cwd=work, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    for diag in json.loads(result.stdout):
+        assert CODE.match(diag["code"]) and diag["code"] != "RB399", diag
