@@ -19,6 +19,7 @@ from runtara_build.api import (
     StepBase,
     StepRule,
     quote,
+    rust_str,
 )
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ def refs(step: StartScenarioStep) -> Refs:
 
 
 def emit(step: StartScenarioStep, out: RustWriter, ctx: EmitContext) -> None:
-    child = ctx.child(step)
-    out.line(f"rt::steps::start_scenario(f, m, {ctx.config(step, ('/inputMapping',))}, &{child})")
+    child = rust_str(ctx.child(step))
+    config = ctx.config(step, ("/inputMapping",))
+    out.line(f"rt::steps::start_scenario_id(f, m, {config}, {child})")
 
 
 #: The version words accepted in any letter case (DSL §5.6).

@@ -1,34 +1,33 @@
-"""`build`: validated documents -> generated Rust -> rustc -> static binaries (DSL §11.4).
+"""`build`: validated documents -> target graph -> cached actions -> outputs (DSL §11.4).
 
-The pipeline: load and validate every document once (`check`), refuse anything the runtime
-cannot compile yet (E120, E121), find the toolchain, make sure the runtime rlib exists, then
-for each requested target generate its source and, unless only `:src` was asked for, link it.
-Every output is written to a temporary file and renamed into place.
+The pipeline (STYLE §4): load and validate every document once (`check`), refuse what the
+runtime cannot compile (E120, E121), build the target DAG and one action per target
+(`targets`), then let the `executor` look every key up in the cache and run only the misses.
+Outputs land in the output tree, `<out>/{src,obj,bin}/<tenant>/<scenario>/...` (file mode:
+`-o OUT`, or `runtara-out/bin/_file/<id>/bin`).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runtara_build.check import Loaded, Request, finish, load_request, validate_graph
-from runtara_build.codegen.program import (
-    ProgramInput,
-    ScenarioSource,
-    emit_program,
-    required_fields,
-)
 from runtara_build.errors import EXIT_INTERNAL, ISSUE_TRACKER, BuildError, Diagnostic
 from runtara_build.label import Kind, Label, Pattern, parse
 from runtara_build.resolve import ScenarioReference
-from runtara_build.toolchain.detect import Toolchain, detect
-from runtara_build.toolchain.rustc import RustcFlags, link_argv
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from runtara_build.actions import Action
+    from runtara_build.cache import Store
+    from runtara_build.executor import Outcome
+    from runtara_build.graph import Target, TargetGraph
+    from runtara_build.targets import Planner
+    from runtara_build.toolchain.identity import Identity
 
 FILE_OUT = Path("runtara-out/bin/_file")
 
@@ -37,6 +36,17 @@ FILE_OUT = Path("runtara-out/bin/_file")
 class BuildOptions:
     strict: bool = False
     output: str | None = None  # file mode: -o OUT
+    jobs: int = 0  # 0: WORKSPACE [build] jobs, else the CPU count
+    progress: Callable[[Outcome, int, int], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Test seams: a store, a toolchain identity or a cache directory to use instead."""
+
+    store: Store | None = None
+    identity: Identity | None = None
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +56,21 @@ class Built:
     target: str
     kind: Kind
     path: Path
-    source: Path
-    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     built: tuple[Built, ...]
     warnings: tuple[Diagnostic, ...]
+    outcomes: tuple[Outcome, ...] = ()
+    #: Everything the no-op fast path must stat: inputs read and outputs written.
+    inputs: tuple[Path, ...] = field(default=(), repr=False)
+    out_dir: Path | None = None
+
+    def outcome(self, label: str) -> str | None:
+        """ "hit", "built" or "failed" for a target label such as `//acme/x:obj`."""
+        found = [o.outcome for o in self.outcomes if str(o.target) == label]
+        return found[0] if found else None
 
 
 def default_cache_dir() -> Path:
@@ -65,7 +82,9 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "runtara-build"
 
 
-def build(request: Request, *, cwd: Path, options: BuildOptions) -> BuildResult:
+def build(
+    request: Request, *, cwd: Path, options: BuildOptions, overrides: Overrides | None = None
+) -> BuildResult:
     """Build every target of `request`; raises BuildError with all diagnostics on failure."""
     loaded = load_request(request, cwd)
     found = [
@@ -73,15 +92,14 @@ def build(request: Request, *, cwd: Path, options: BuildOptions) -> BuildResult:
         *validate_graph(loaded.graph, loaded.workspace, strict=options.strict),
     ]
     found += _build_time_checks(loaded)
-    diagnostics = finish(found)
-    if any(d.is_error for d in diagnostics):
-        raise BuildError(*diagnostics)
-    warnings = diagnostics
-    targets = _targets(request, loaded)
-    if options.output is not None and len(targets) != 1:
+    warnings = finish(found)
+    if any(d.is_error for d in warnings):
+        raise BuildError(*warnings)
+    requested = _targets(request, loaded)
+    if options.output is not None and len(requested) != 1:
         raise BuildError(Diagnostic("RB031", "-o must name the output of exactly one target"))
-    plan = _Plan(loaded, cwd, options)
-    return BuildResult(tuple(plan.build(t, ref, kind) for t, ref, kind in targets), warnings)
+    session = _Session(loaded, cwd, options, overrides or Overrides())
+    return session.run(requested, warnings)
 
 
 def _build_time_checks(loaded: Loaded) -> list[Diagnostic]:
@@ -90,148 +108,148 @@ def _build_time_checks(loaded: Loaded) -> list[Diagnostic]:
     return [d for doc in loaded.graph.documents.values() for d in build_time_checks(doc)]
 
 
-def _targets(request: Request, loaded: Loaded) -> list[tuple[str, ScenarioReference, Kind]]:
-    found = []
+def _targets(request: Request, loaded: Loaded) -> list[tuple[str, Kind, ScenarioReference]]:
+    """(label shown, kind, reference) per requested target, in request order."""
+    found: list[tuple[str, Kind, ScenarioReference]] = []
     for target in request.targets or ("//...",):
         kind: Kind = "bin"
         if target.startswith("//"):
             parsed = parse(target)
             kind = parsed.kind if isinstance(parsed, Label | Pattern) else "bin"
         for ref in loaded.refs(target):
-            found.append((str(ref.label.with_kind(kind)) if ref.label else target, ref, kind))
+            found.append((str(ref.label.with_kind(kind)) if ref.label else target, kind, ref))
     return found
 
 
-class _Plan:
-    """Per-build state: the toolchain and runtime are found once, on first use."""
+class _Session:
+    """One build: where things go, the toolchain, the store, then the engine."""
 
-    def __init__(self, loaded: Loaded, cwd: Path, options: BuildOptions) -> None:
-        self.loaded = loaded
-        self.cwd = cwd
-        self.options = options
-        self.workspace = loaded.workspace
-        self._toolchain: Toolchain | None = None
-        self._runtime: Any = None
+    def __init__(
+        self, loaded: Loaded, cwd: Path, options: BuildOptions, overrides: Overrides
+    ) -> None:
+        self.loaded, self.cwd, self.options, self.overrides = loaded, cwd, options, overrides
+        ws = loaded.workspace
+        self.out = ws.root / ws.config.output.dir if ws is not None else cwd / "runtara-out"
+        self.cache_dir = overrides.cache_dir or (
+            ws.root / ws.config.cache.dir if ws is not None else default_cache_dir()
+        )
 
-    def toolchain(self) -> Toolchain:
-        if self._toolchain is None:
-            if self.workspace is not None:
-                cfg = self.workspace.config.toolchain
-                self._toolchain = detect(cfg.rustc, cfg.target)
-            else:
-                self._toolchain = detect()
-        return self._toolchain
+    def run(
+        self, requested: list[tuple[str, Kind, ScenarioReference]], warnings: tuple[Diagnostic, ...]
+    ) -> BuildResult:
+        from runtara_build.executor import Engine, RustcContext
+        from runtara_build.explain import Records
+        from runtara_build.graph import Target
+        from runtara_build.inputs import build_inputs
+        from runtara_build.targets import Planner
+        from runtara_build.toolchain.rustc import RustcFlags
 
-    def runtime(self) -> Any:
-        from runtara_build.runtime_lib import ensure_runtime
+        identity = self._identity()
+        flags = RustcFlags(target=identity.toolchain.target)
+        planner = Planner(self.loaded, self.out, flags)
+        graph = planner.graph([(r.name, k) for _, k, r in requested])
+        binaries = {r.name: self._binary(r) for _, k, r in requested if k == "bin"}
+        actions = planner.actions(graph, binaries)
+        runtime = _RuntimeOnce(self.cache_dir, identity)
+        actions.update(_shared(graph, identity, runtime))
+        records = Records(self.out / ".runtara" / "records.json")
+        scratch = self.out / ".runtara" / "tmp"
+        rustc = RustcContext(identity.toolchain.rustc, flags, runtime.paths, scratch)
+        store = self.overrides.store or self._store()
+        engine = Engine(store, records, rustc, jobs=self._jobs(), progress=self.options.progress)
+        try:
+            outcomes = engine.run(graph, actions)
+        finally:
+            records.save()
+        _raise_failures(outcomes, planner)
+        built = tuple(
+            Built(label, kind, actions[Target(r.name, kind)].outputs[0].path)
+            for label, kind, r in requested
+        )
+        inputs = build_inputs(self.loaded, identity, self.cwd)
+        inputs += tuple(o.path for a in actions.values() for o in a.outputs)
+        return BuildResult(built, warnings, tuple(outcomes), inputs, self.out)
 
-        if self._runtime is None:
-            self._runtime = ensure_runtime(self.cache_dir(), self.toolchain())
-        return self._runtime
+    def _identity(self) -> Identity:
+        from runtara_build.toolchain.identity import identify
 
-    def cache_dir(self) -> Path:
-        if self.workspace is not None:
-            return self.workspace.root / self.workspace.config.cache.dir
-        return default_cache_dir()
+        if self.overrides.identity is not None:
+            return self.overrides.identity
+        ws = self.loaded.workspace
+        rustc, target = ("/usr/bin/rustc", "x86_64-unknown-linux-musl")
+        if ws is not None:
+            rustc, target = ws.config.toolchain.rustc, ws.config.toolchain.target
+        return identify(rustc, target, self.cache_dir)
 
-    def out_dir(self) -> Path:
-        if self.workspace is not None:
-            return self.workspace.root / self.workspace.config.output.dir
-        return self.cwd / "runtara-out"
+    def _store(self) -> Store:
+        from runtara_build.cache import DEFAULT_MAX_SIZE
+        from runtara_build.cache.local import LocalStore
+        from runtara_build.workspace import parse_size
 
-    def paths(self, ref: ScenarioReference) -> tuple[Path, Path]:
-        """(generated source, binary) for a root document."""
+        ws = self.loaded.workspace
+        limit = parse_size(ws.config.cache.max_size) if ws is not None else DEFAULT_MAX_SIZE
+        return LocalStore(self.cache_dir, limit)
+
+    def _jobs(self) -> int:
+        ws = self.loaded.workspace
+        configured = ws.config.build.jobs if ws is not None else None
+        return self.options.jobs or configured or os.cpu_count() or 1
+
+    def _binary(self, ref: ScenarioReference) -> tuple[Path, str]:
         if ref.label is not None:
-            pkg = ref.label.package
-            return self.out_dir() / "src" / pkg / "main.rs", self.out_dir() / "bin" / pkg / "bin"
-        source = self.out_dir() / "src" / "_file" / ref.scenario_id / "main.rs"
+            return self.out / "bin" / ref.name.removeprefix("//") / "bin", ref.tenant or "default"
         if self.options.output is not None:
-            return source, self.cwd / self.options.output
-        return source, self.cwd / FILE_OUT / ref.scenario_id / "bin"
-
-    def build(self, target: str, ref: ScenarioReference, kind: Kind) -> Built:
-        start = time.monotonic()
-        source, binary = self.paths(ref)
-        write_atomic(source, self.translate(ref).encode())
-        if kind == "src":
-            return Built(target, kind, source, source, time.monotonic() - start)
-        self.link(target, source, binary)
-        return Built(target, kind, binary, source, time.monotonic() - start)
-
-    def translate(self, ref: ScenarioReference) -> str:
-        doc = self.loaded.graph.documents[ref]
-        origin = ref.label.package_label if ref.label else Path(ref.path).name
-        tenant = ref.tenant or "default"
-        return emit_program(
-            ProgramInput(origin, self.source(ref), doc.debug_mode, default_tenant=tenant)
-        )
-
-    def source(self, ref: ScenarioReference) -> ScenarioSource:
-        graph = self.loaded.graph.documents[ref].graph
-        assert graph is not None  # validated: no E000
-        return ScenarioSource(
-            key=ref.key,
-            scenario_id=ref.scenario_id,
-            graph=graph,
-            required=required_fields(graph),
-            variable_overrides=dict(ref.variables),
-            resolve_child=self._child_resolver(ref),
-        )
-
-    def _child_resolver(self, ref: ScenarioReference) -> Callable[[Any], ScenarioSource]:
-        def resolve(step: Any) -> ScenarioSource:
-            child = self.loaded.graph.child_ref(ref, step)
-            if child is None:  # validation reported E057 already; this is a tool bug
-                raise BuildError(
-                    Diagnostic("RB399", f"unresolved child {step.child_scenario_id!r}")
-                )
-            return self.source(child)
-
-        return resolve
-
-    def link(self, target: str, source: Path, binary: Path) -> None:
-        from runtara_build.executor import run, scrubbed_env
-
-        toolchain, runtime = self.toolchain(), self.runtime()
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        tmp = binary.parent / f".{binary.name}.{os.getpid()}.tmp"
-        argv = link_argv(
-            toolchain.rustc,
-            source.name,
-            str(tmp),
-            crate_name=_crate_name(source),
-            runtime_rlib=str(runtime.rlib),
-            deps_dir=str(runtime.deps),
-            remap_from=str(source.parent),
-            flags=RustcFlags(target=toolchain.target),
-        )
-        result = run(argv, cwd=source.parent, env=scrubbed_env())
-        if result.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            message = (
-                f"generated code for {target} failed to compile; this is a runtara-build bug, "
-                f"not a problem in your workflow: please report it on {ISSUE_TRACKER}"
-            )
-            hint = f"the generated source is kept at {source}"
-            detail = result.stderr.strip()[-6000:]
-            raise BuildError(
-                Diagnostic("RB399", message, hint=hint, detail=detail), exit_code=EXIT_INTERNAL
-            )
-        os.replace(tmp, binary)
+            return self.cwd / self.options.output, "default"
+        return self.cwd / FILE_OUT / ref.scenario_id / "bin", "default"
 
 
-def _crate_name(source: Path) -> str:
-    return "wf_" + re.sub(r"[^A-Za-z0-9_]", "_", source.parent.name)[:48]
+class _RuntimeOnce:
+    """The runtime rlib, ensured on first use (the `@runtime` target), then remembered."""
+
+    def __init__(self, cache_dir: Path, identity: Identity) -> None:
+        self.cache_dir, self.identity = cache_dir, identity
+        self._lib: tuple[str, str] | None = None
+        self.key = ""
+
+    def resolve(self) -> tuple[str, bool]:
+        from runtara_build.runtime_lib import RLIB, ensure_runtime, runtime_key
+
+        self.key = runtime_key(self.identity.toolchain)
+        existed = (self.cache_dir / "runtime" / self.key / RLIB).is_file()
+        lib = ensure_runtime(self.cache_dir, self.identity.toolchain)
+        self._lib = (str(lib.rlib), str(lib.deps))
+        return lib.digest, not existed
+
+    def paths(self) -> tuple[str, str]:
+        if self._lib is None:
+            self.resolve()
+        assert self._lib is not None
+        return self._lib
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _shared(graph: TargetGraph, identity: Identity, runtime: _RuntimeOnce) -> dict[Target, Action]:
+    from runtara_build.actions import SharedInput
+    from runtara_build.graph import RUNTIME, TOOLCHAIN
+
+    found: dict[Target, Action] = {}
+    if TOOLCHAIN in graph:
+        found[TOOLCHAIN] = SharedInput(TOOLCHAIN, lambda: (identity.field, False))
+    if RUNTIME in graph:
+        found[RUNTIME] = SharedInput(RUNTIME, runtime.resolve)
+    return found
+
+
+def _raise_failures(outcomes: list[Outcome], planner: Planner) -> None:
+    failed = [o for o in outcomes if o.outcome == "failed"]
+    if not failed:
+        return
+    first = failed[0]
+    message = (
+        f"generated code for {first.target} failed to compile; this is a runtara-build bug, "
+        f"not a problem in your workflow: please report it on {ISSUE_TRACKER}"
+    )
+    doc = planner.docs.get(first.target.name)
+    hint = f"the generated source is kept at {planner.src_path(doc)}" if doc else None
+    raise BuildError(
+        Diagnostic("RB399", message, hint=hint, detail=first.error), exit_code=EXIT_INTERNAL
+    )

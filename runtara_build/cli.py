@@ -30,7 +30,9 @@ from runtara_build.errors import (
 )
 
 if TYPE_CHECKING:
+    from runtara_build.build import BuildResult
     from runtara_build.check import Request
+    from runtara_build.query import QueryResult
 
 PROG = "runtara-build"
 
@@ -134,10 +136,15 @@ def _check(args: argparse.Namespace) -> int:
 def _query_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "kind",
+        nargs="?",
         choices=("deps", "rdeps", "somepath", "allpaths"),
-        help="deps: what TARGETs call; rdeps: what calls them; somepath/allpaths FROM TO",
+        help="deps: what TARGETs need; rdeps: what needs them; somepath/allpaths FROM TO. "
+        "Targets with a kind (//t/s:obj) query the target graph, others the call graph",
     )
-    parser.add_argument("targets", nargs="+", metavar="TARGET", help="labels, patterns or files")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="labels, patterns or files")
+    parser.add_argument(
+        "--changed-since", metavar="GITREV", help="list the binaries affected since GITREV"
+    )
     parser.add_argument(
         "--universe",
         action="append",
@@ -153,9 +160,18 @@ def _query_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _query(args: argparse.Namespace) -> int:
     from runtara_build.query import PAIR_QUERIES, run_query
+    from runtara_build.target_query import changed_since, target_query, wants_targets
 
+    if args.changed_since is not None:
+        result = changed_since(args.changed_since, cwd=Path.cwd(), output=args.output)
+        return _query_output(result)
+    if args.kind is None or not args.targets:
+        raise UsageError("query needs a kind and targets, or --changed-since", args.parser)
     if args.kind in PAIR_QUERIES and len(args.targets) != 2:
         raise UsageError(f"query {args.kind} needs exactly two targets, FROM and TO", args.parser)
+    if wants_targets(args.targets):
+        found = target_query(args.kind, _request(args), cwd=Path.cwd(), output=args.output)
+        return _query_output(found)
     result = run_query(
         args.kind,
         _request(args),
@@ -163,6 +179,10 @@ def _query(args: argparse.Namespace) -> int:
         output=args.output,
         universe=args.universe,
     )
+    return _query_output(result)
+
+
+def _query_output(result: QueryResult) -> int:
     _print_diagnostics(result.diagnostics)
     if not result.ok:
         return EXIT_USER
@@ -171,6 +191,15 @@ def _query(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- build, run
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+    parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="parallel actions")
+    parser.add_argument(
+        "--explain", action="store_true", help="print why each rebuilt target was rebuilt"
+    )
+    parser.add_argument("--events", metavar="FILE", help="write one JSON line per target")
 
 
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -182,35 +211,56 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _file_mode_options(parser)
     parser.add_argument("-o", dest="output", metavar="OUT", help="file mode: the binary's path")
-    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+    _engine_options(parser)
+
+
+def _run_build(args: argparse.Namespace, request: Request, output: str | None) -> BuildResult:
+    from runtara_build.build import BuildOptions, build
+    from runtara_build.manifest import write_events
+    from runtara_build.progress import Progress
+
+    progress = Progress()
+    options = BuildOptions(args.strict, output, args.jobs, progress)
+    try:
+        result = build(request, cwd=Path.cwd(), options=options)
+    finally:
+        progress.close()
+    _print_diagnostics(result.warnings)
+    if args.explain:
+        for outcome in result.outcomes:
+            for line in outcome.explain:
+                print(line, file=sys.stderr)
+    if args.events:
+        write_events(args.events, (o.event() for o in result.outcomes if not o.target.shared))
+    return result
 
 
 def _build(args: argparse.Namespace) -> int:
-    from runtara_build.build import BuildOptions, build
+    from runtara_build.errors import render
+    from runtara_build.manifest import record
 
-    result = build(_request(args), cwd=Path.cwd(), options=BuildOptions(args.strict, args.output))
-    _print_diagnostics(result.warnings)
-    for built in result.built:
-        print(f"built {built.target} in {built.seconds:.2f}s", file=sys.stderr)
-        print(built.path)
+    result = _run_build(args, _request(args), args.output)
+    stdout = "".join(f"{built.path}\n" for built in result.built)
+    sys.stdout.write(stdout)
+    warnings = "".join(render(d) + "\n" for d in result.warnings)
+    labels = [str(o.target) for o in result.outcomes if not o.target.shared]
+    record(args.argv, Path.cwd(), result.inputs, (stdout, warnings, labels))
     return EXIT_OK
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("label", metavar="LABEL", help="the scenario to build and run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="after --: the binary's flags")
-    parser.add_argument("--strict", action="store_true", help="E052 and E054 become errors")
+    _engine_options(parser)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runtara_build.build import BuildOptions, build
     from runtara_build.check import Request
     from runtara_build.executor import exec_binary
     from runtara_build.label import parse_label
 
     label = parse_label(args.label).with_kind("bin")
-    result = build(Request((str(label),)), cwd=Path.cwd(), options=BuildOptions(strict=args.strict))
-    _print_diagnostics(result.warnings)
+    result = _run_build(args, Request((str(label),)), None)
     binary_args = args.args[1:] if args.args[:1] == ["--"] else args.args
     if not any(a == "--tenant" or a.startswith("--tenant=") for a in binary_args):
         binary_args = ["--tenant", label.tenant, *binary_args]
@@ -219,12 +269,65 @@ def _run(args: argparse.Namespace) -> int:
     return exec_binary([str(result.built[0].path), *binary_args])
 
 
+# --------------------------------------------------------------------------- clean, cache
+
+
+def _clean_arguments(parser: argparse.ArgumentParser) -> None:
+    from runtara_build.cmd_cache import clean_arguments
+
+    clean_arguments(parser)
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from runtara_build.cmd_cache import run_clean
+
+    return run_clean(args)
+
+
+def _cache_arguments(parser: argparse.ArgumentParser) -> None:
+    from runtara_build.cmd_cache import cache_arguments
+
+    cache_arguments(parser)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from runtara_build.cmd_cache import run_cache
+
+    return run_cache(args)
+
+
 COMMANDS: dict[str, Command] = {
     "build": Command("build scenarios into static binaries (DSL §11.4)", _build_arguments, _build),
     "run": Command("build a scenario, then run its binary here", _run_arguments, _run),
     "check": Command("validate scenarios and their children (DSL §11.1)", _check_arguments, _check),
     "query": Command("query the scenario dependency graph", _query_arguments, _query),
+    "clean": Command("delete the outputs (--expunge: and the cache)", _clean_arguments, _clean),
+    "cache": Command("manage the local cache: cache gc", _cache_arguments, _cache),
 }
+
+
+# --------------------------------------------------------------------------- signal, inspect
+
+
+def _store_command(name: str, help_text: str) -> Command:
+    """`signal` / `inspect`: the embedded store from outside (runtara_build.store_cli)."""
+
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        from runtara_build import store_cli
+
+        getattr(store_cli, f"{name}_arguments")(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from runtara_build import store_cli
+
+        code: int = getattr(store_cli, f"run_{name}")(args)
+        return code
+
+    return Command(help_text, arguments, run)
+
+
+COMMANDS["signal"] = _store_command("signal", "send a signal to an instance (RUNTIME §6.4)")
+COMMANDS["inspect"] = _store_command("inspect", "show a store's instances, checkpoints, events")
 
 
 # --------------------------------------------------------------------------- main
@@ -277,8 +380,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "build")  # `runtara-build //a/b` is `runtara-build build //a/b`
     debug = "--debug" in args_list
     try:
+        from runtara_build.manifest import try_noop
+
+        replayed = try_noop(args_list, Path.cwd())
+        if replayed is not None:
+            return replayed
         parser = build_parser()
         args = parser.parse_args(args_list)
+        args.argv = args_list
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE

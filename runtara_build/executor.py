@@ -1,12 +1,36 @@
-"""Running processes: the one place (with toolchain/detect) that imports subprocess."""
+"""Running processes and the build engine: the one place (with toolchain/detect) that
+imports subprocess.
+
+`Engine.run` walks the target graph one topological layer at a time; inside a layer the
+targets are independent and run on up to `jobs` threads (each rustc is a subprocess, so
+threads are enough). For every target it composes the key (static fields + the identity of
+each dependency's outputs), looks it up in the store and, on a hit whose outputs are all in
+the CAS, materialises them; otherwise it runs the action, stores its outputs and its key
+fields (for `--explain`) and materialises them. A corrupt or missing blob is a miss.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from runtara_build.actions import Action, CompileRust, GenerateRust, LinkBinary, SharedInput
+from runtara_build.cache import ActionResult
+from runtara_build.explain import MISSING, Records, changed_fields
+from runtara_build.keys import action_key, digest_json
+from runtara_build.toolchain.rustc import RustcFlags, compile_argv, link_argv
+
+if TYPE_CHECKING:
+    from runtara_build.cache import Store
+    from runtara_build.graph import Target, TargetGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +76,173 @@ def exec_binary(argv: Sequence[str]) -> int:
     """Replace this process with the workflow binary (`run`): its streams and code are ours."""
     os.execv(argv[0], list(argv))
     return 127  # not reached
+
+
+# --------------------------------------------------------------------------- the engine
+
+Outcome_ = Literal["hit", "built", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one target, with the `--explain` lines when it was rebuilt."""
+
+    target: Target
+    mnemonic: str
+    outcome: Outcome_
+    duration_ms: int
+    explain: tuple[str, ...] = ()
+    digest: str = ""  # identity of the outputs, for the keys of dependents
+    error: str = ""
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.explain)
+
+    def event(self) -> dict[str, Any]:
+        """The `--events` line of this target."""
+        return {"label": str(self.target), "kind": self.target.kind, "outcome": self.outcome,
+                "duration_ms": self.duration_ms, "reason": self.reason}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RustcContext:
+    """What rustc actions need at run time: the compiler and, lazily, the runtime."""
+
+    rustc: str
+    flags: RustcFlags
+    runtime: Callable[[], tuple[str, str]]  # (rlib, deps dir), built on first use
+    scratch: Path
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        records: Records,
+        rustc: RustcContext,
+        *,
+        jobs: int = 1,
+        progress: Callable[[Outcome, int, int], None] | None = None,
+    ) -> None:
+        self.store, self.records, self.rustc = store, records, rustc
+        self.jobs = max(1, jobs)
+        self.progress = progress
+        self.done: dict[Target, Outcome] = {}
+
+    def run(self, graph: TargetGraph, actions: Mapping[Target, Action]) -> list[Outcome]:
+        """Every target of `graph`, layer by layer; stops after a layer with a failure."""
+        total = len(actions)
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            for layer in graph.layers():
+                deps = {t: graph.dependencies(t) for t in layer}
+                jobs = [pool.submit(self._one, actions[t], deps[t]) for t in layer]
+                for job in jobs:
+                    outcome = job.result()
+                    self.done[outcome.target] = outcome
+                    if self.progress is not None:
+                        self.progress(outcome, len(self.done), total)
+                if any(self.done[t].outcome == "failed" for t in layer):
+                    break
+        return [self.done[t] for t in sorted(self.done)]
+
+    def _one(self, action: Action, deps: tuple[Target, ...]) -> Outcome:
+        start = time.monotonic()
+        try:
+            outcome = self._dispatch(action, deps)
+        except OSError as exc:
+            outcome = Outcome(action.target, action.mnemonic, "failed", 0, error=str(exc))
+        ms = int((time.monotonic() - start) * 1000)
+        return replace(outcome, duration_ms=ms)
+
+    def _dispatch(self, action: Action, deps: tuple[Target, ...]) -> Outcome:
+        label = str(action.target)
+        if isinstance(action, SharedInput):
+            identity, built = action.resolve()
+            return Outcome(action.target, action.mnemonic, "built" if built else "hit", 0,
+                           digest=identity)  # fmt: skip
+        fields = dict(action.fields)
+        for dep in deps:
+            name = dep.kind if dep.shared else f"dep {dep}"
+            fields[name] = self.done[dep].digest
+        key = action_key(action.mnemonic, fields)
+        cached = self.store.get_action(key)
+        if cached is not None and cached.exit_code == 0 and self._materialize(action, cached):
+            return Outcome(action.target, action.mnemonic, "hit", 0, digest=_identity(cached))
+        explain = changed_fields(label, self.records.fields(label), fields)
+        if not explain:  # same inputs: the cached outputs were evicted, missing or corrupt
+            explain = (f"{label} cache: {MISSING} → {key[:12]}",)
+        result, error = self._execute(action)
+        if result is None:
+            return Outcome(action.target, action.mnemonic, "failed", 0, explain, error=error)
+        result = ActionResult(result.outputs, 0, "", tuple(sorted(fields.items())))
+        self.store.put_action(key, result)
+        if not self._materialize(action, result):
+            raise OSError(f"the outputs of {label} could not be stored in the cache")
+        return Outcome(action.target, action.mnemonic, "built", 0, explain, _identity(result))
+
+    def _materialize(self, action: Action, result: ActionResult) -> bool:
+        """Place every output; an output whose file still stats as recorded is kept."""
+        label = str(action.target)
+        placed: dict[str, list[Any]] = {}
+        for out in action.outputs:
+            digest = result.output(out.name)
+            if digest is None:
+                return False
+            recorded = self.records.output_stat(label, out.name)
+            fresh = recorded == [digest, *stat_tuple(out.path)]
+            if not fresh and not self.store.materialize(
+                digest, out.path, executable=out.executable
+            ):
+                return False
+            placed[out.name] = [digest, *stat_tuple(out.path)]
+        self.records.update(label, dict(result.meta), placed)
+        return True
+
+    def _execute(self, action: Action) -> tuple[ActionResult | None, str]:
+        if isinstance(action, GenerateRust):
+            digest = self.store.put_blob(action.emit().encode())
+            return ActionResult(((action.outputs[0].name, digest),), 0), ""
+        assert not isinstance(action, SharedInput)
+        with tempfile.TemporaryDirectory(dir=_mkdir(self.rustc.scratch)) as tmp:
+            work = Path(tmp)
+            argv = self._argv(action, work)
+            done = run(argv, cwd=work, env=scrubbed_env())
+            if done.returncode != 0:
+                return None, done.stderr.strip()[-6000:]
+            digest = self.store.put_file(work / "out")
+            return ActionResult(((action.outputs[0].name, digest),), 0), ""
+
+    def _argv(self, action: CompileRust | LinkBinary, work: Path) -> tuple[str, ...]:
+        ctx = self.rustc
+        if isinstance(action, CompileRust):
+            shutil.copyfile(action.source, work / "lib.rs")
+            return compile_argv(
+                ctx.rustc, "lib.rs", "out", crate_name=action.crate,
+                runtime=ctx.runtime(), remap_from=str(work), flags=ctx.flags,
+            )  # fmt: skip
+        (work / "main.rs").write_text(action.main_source, "utf-8")
+        crates = tuple((name, str(path)) for name, path in action.crates)
+        return link_argv(ctx.rustc, "main.rs", "out", crates=crates, runtime=ctx.runtime(),
+                         remap_from=str(work), flags=ctx.flags)  # fmt: skip
+
+
+def _identity(result: ActionResult) -> str:
+    """One digest for all outputs of a result: what dependents put in their keys."""
+    if len(result.outputs) == 1:
+        return result.outputs[0][1]
+    return digest_json([list(p) for p in result.outputs])
+
+
+def stat_tuple(path: Path) -> list[int]:
+    """(mtime_ns, size, inode) of a file, or [] when it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

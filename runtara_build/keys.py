@@ -40,7 +40,13 @@ def digest_tree(root: Path, files: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def action_key(kind: str, inputs: Mapping[str, str], params: Mapping[str, Any]) -> str:
-    """The one function that composes a cache key: a domain tag, input digests by role, and
-    the parameters that shape the output (toolchain identity, argv, generator version)."""
-    return digest_json({"tag": f"{SCHEMA}/{kind}", "inputs": dict(inputs), "params": dict(params)})
+def action_key(kind: str, fields: Mapping[str, str]) -> str:
+    """The one function that composes a cache key (STYLE §11 rule 4).
+
+    `fields` names every input of the action by role, each a digest or a short identity text:
+    the canonical document, the generator and the rule files it uses, the toolchain identity,
+    the runtime rlib, and one `dep <label>` per dependency output. The same mapping is what
+    `--explain` compares between builds, so a rebuild can always name what changed. Callers
+    must keep absolute paths, mtimes and the environment out of it.
+    """
+    return digest_json({"tag": f"{SCHEMA}/{kind}", "fields": dict(fields)})

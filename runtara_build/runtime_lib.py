@@ -48,11 +48,13 @@ def _sources(root: Path) -> list[Path]:
 
 def runtime_key(toolchain: Toolchain, root: Path | None = None) -> str:
     root = root or runtime_source_dir()
-    return action_key(
-        "RuntimeLib",
-        {"sources": digest_tree(root, _sources(root))},
-        {"rustc": toolchain.version_text, "target": toolchain.target, "profile": "release"},
-    )
+    fields = {
+        "sources": digest_tree(root, _sources(root)),
+        "rustc": toolchain.version_text,
+        "target": toolchain.target,
+        "profile": "release",
+    }
+    return action_key("RuntimeLib", fields)
 
 
 def ensure_runtime(cache_dir: Path, toolchain: Toolchain) -> RuntimeLib:

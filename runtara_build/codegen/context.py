@@ -66,7 +66,8 @@ class EmitContext:
         return self.graph_name(graph, member)
 
     def child(self, step: StepBase) -> str:
-        """The name of the static ChildDef for a StartScenario's resolved child."""
+        """The id of a StartScenario's resolved child in the binary's child table (a plain
+        string: quote it with `rust_str`); the child is compiled as its own crate."""
         return self.child_name(step)
 
     def unsupported(self, code: str, what: str, hint: str) -> BuildError:

@@ -35,33 +35,69 @@ class RustcFlags:
         )
 
 
-def link_argv(  # noqa: PLR0913 - every argument is a distinct path rustc needs
+def compile_argv(
     rustc: str,
     source: str,
     output: str,
     *,
     crate_name: str,
-    runtime_rlib: str,
-    deps_dir: str,
+    runtime: tuple[str, str],
     remap_from: str,
     flags: RustcFlags,
 ) -> tuple[str, ...]:
-    """Compile and link one generated program into a stripped static binary.
+    """Compile one scenario's generated library into an rlib that depends only on the runtime.
 
-    `source` and `output` are relative to the working directory rustc runs in, and that
-    directory is remapped, so no absolute path of this checkout reaches the binary.
+    `runtime` is (rlib, deps dir). `source` and `output` are relative to the directory rustc
+    runs in, and that directory is remapped to `.`, so no absolute path reaches the rlib.
     """
+    rlib, deps = runtime
+    return (
+        rustc,
+        *flags.codegen(),
+        "--crate-type",
+        "rlib",
+        "--crate-name",
+        crate_name,
+        "--extern",
+        f"runtara_runtime={rlib}",
+        "-L",
+        f"dependency={deps}",
+        "--remap-path-prefix",
+        f"{remap_from}=.",
+        "--cap-lints",
+        "allow",
+        "-o",
+        output,
+        source,
+    )
+
+
+def link_argv(
+    rustc: str,
+    source: str,
+    output: str,
+    *,
+    crates: tuple[tuple[str, str], ...],
+    runtime: tuple[str, str],
+    remap_from: str,
+    flags: RustcFlags,
+) -> tuple[str, ...]:
+    """Compile the generated main crate and link it with the scenario crates (`crates`:
+    (crate name, rlib path)) and the runtime into one stripped static binary."""
+    rlib, deps = runtime
+    externs = [a for name, path in crates for a in ("--extern", f"{name}={path}")]
     return (
         rustc,
         *flags.codegen(),
         "--crate-type",
         "bin",
         "--crate-name",
-        crate_name,
+        "main",
         "--extern",
-        f"runtara_runtime={runtime_rlib}",
+        f"runtara_runtime={rlib}",
+        *externs,
         "-L",
-        f"dependency={deps_dir}",
+        f"dependency={deps}",
         "-C",
         "strip=symbols",
         "--remap-path-prefix",

@@ -150,6 +150,27 @@ pub struct ChildDef {
     pub required: &'static [&'static str],
 }
 
+/// The children a binary links, by id: filled once by [`crate::main_with_children`].
+///
+/// Each scenario's generated code is its own rlib that depends only on this crate, so a
+/// parent names a child by its id and the tiny generated main crate supplies the table: a
+/// child's rlib can change without recompiling any parent.
+pub type ChildTable = &'static [(&'static str, &'static ChildDef)];
+
+static CHILDREN: OnceLock<ChildTable> = OnceLock::new();
+
+/// Install the child table (the first call wins; later calls are ignored).
+pub fn set_children(table: ChildTable) {
+    let _ = CHILDREN.set(table);
+}
+
+/// The child with this id, if the binary links it.
+pub fn child_by_id(id: &str) -> Option<&'static ChildDef> {
+    CHILDREN
+        .get()
+        .and_then(|t| t.iter().find(|(k, _)| *k == id).map(|(_, c)| *c))
+}
+
 /// The compiled top-level scenario.
 pub struct ScenarioDef {
     pub scenario_id: &'static str,

@@ -23,10 +23,10 @@ pub use durable::{checkpoint_key, pct};
 pub use eval::{eval_condition, eval_mapping, eval_value};
 pub use frame::{Frame, RunCtx};
 pub use graph::{
-    run_graph, ChildDef, Consts, Control, Failure, GraphDef, OnErrorEdge, ScenarioDef, StepDef,
-    StepFn, StepMeta, StepResult, StepType,
+    child_by_id, run_graph, set_children, ChildDef, ChildTable, Consts, Control, Failure, GraphDef,
+    OnErrorEdge, ScenarioDef, StepDef, StepFn, StepMeta, StepResult, StepType,
 };
-pub use run::main;
+pub use run::{main, main_with_children};
 pub use store::Store;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::errors::run_error;
 use crate::frame::{Frame, RunCtx};
-use crate::graph::{run_graph, Control, Failure, ScenarioDef};
+use crate::graph::{run_graph, set_children, ChildTable, Control, Failure, ScenarioDef};
 use crate::store::Store;
 
 struct Args {
@@ -169,6 +169,13 @@ fn parse_input(text: &str, required: &[&str]) -> Result<Value, String> {
     Ok(v)
 }
 
+/// [`main`] for a scenario whose children live in their own crates: `children` maps each
+/// child id used by `rt::steps::start_scenario_id` to its `ChildDef` (API.md §4).
+pub fn main_with_children(def: &'static ScenarioDef, children: ChildTable) -> ! {
+    set_children(children);
+    main(def)
+}
+
 /// Run the compiled scenario as a process (never returns).
 pub fn main(def: &'static ScenarioDef) -> ! {
     let code = match catch_unwind(AssertUnwindSafe(|| run_process(def))) {
@@ -235,26 +242,29 @@ fn run_process(def: &'static ScenarioDef) -> i32 {
     };
     let store = Store::open(&store_path, full, &instance).unwrap_or_else(|e| store_fail(e));
     let input_doc = given.clone().unwrap_or_else(|| json!({}));
+    // Re-runs use the stored input; a different given input is INPUT_MISMATCH, and changes
+    // nothing (RUNTIME §2.4): `register` checks it before touching the instance.
+    let same_input = |stored: &str| {
+        given.as_ref().is_none_or(|g| {
+            crate::json::parse_unbounded(stored).unwrap_or_else(|_| json!({})) == *g
+        })
+    };
     let reg = store
         .register(
             &tenant,
             def.scenario_id,
             &crate::json::to_string(&input_doc),
+            same_input,
         )
         .unwrap_or_else(|e| store_fail(e));
-    // Re-runs use the stored input; a different given input is INPUT_MISMATCH.
-    let stored = crate::json::parse_unbounded(&reg.input).unwrap_or_else(|_| json!({}));
-    if reg.previous.is_some() {
-        if let Some(g) = &given {
-            if *g != stored {
-                invalid(
-                    "INPUT_MISMATCH",
-                    "the input differs from the input stored for this instance",
-                    Some(&instance),
-                );
-            }
-        }
+    if reg.mismatch {
+        invalid(
+            "INPUT_MISMATCH",
+            "the input differs from the input stored for this instance",
+            Some(&instance),
+        );
     }
+    let stored = crate::json::parse_unbounded(&reg.input).unwrap_or_else(|_| json!({}));
     match reg.previous.as_deref() {
         Some("cancelled") => exit_line(4, &json!({"status": "cancelled", "instanceId": instance})),
         Some("completed") => {

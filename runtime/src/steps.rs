@@ -870,6 +870,27 @@ pub fn start_scenario(
     }
 }
 
+/// StartScenario whose child is found by id in the table of `rt::main_with_children`.
+///
+/// A missing id is a build bug (the generated main crate lists every child it links), so it
+/// fails the step with a permanent `INTERNAL_ERROR` rather than panicking.
+pub fn start_scenario_id(
+    f: &mut Frame,
+    m: &'static StepMeta,
+    cfg: &Value,
+    child_id: &str,
+) -> StepResult {
+    match crate::graph::child_by_id(child_id) {
+        Some(child) => start_scenario(f, m, cfg, child),
+        None => fail(step_error(
+            m,
+            "INTERNAL_ERROR",
+            &format!("child scenario {child_id} is not linked into this binary"),
+            "permanent",
+        )),
+    }
+}
+
 // ------------------------------------------------------------------ WaitForSignal (§5.14)
 
 /// The custom signal id of a WaitForSignal step (RUNTIME §6.3).

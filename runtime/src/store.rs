@@ -86,6 +86,8 @@ pub struct Registered {
     pub input: String,
     /// The stored output of a completed instance.
     pub output: Option<String>,
+    /// The instance exists and `same_input` refused its stored input: nothing was changed.
+    pub mismatch: bool,
 }
 
 type R<T> = Result<T, String>;
@@ -200,7 +202,15 @@ impl Store {
         self.tx(|_| Ok(()))
     }
 
-    pub fn register(&self, tenant: &str, scenario: &str, input: &str) -> R<Registered> {
+    /// Create or load the instance (RUNTIME §4.1). For an existing instance, `same_input` is
+    /// asked about the stored input first; if it refuses, nothing changes (`INPUT_MISMATCH`).
+    pub fn register(
+        &self,
+        tenant: &str,
+        scenario: &str,
+        input: &str,
+        same_input: impl FnOnce(&str) -> bool,
+    ) -> R<Registered> {
         let now = now_ms();
         self.tx(|c| {
             let row: Option<(String, String, Option<String>)> = c
@@ -216,16 +226,19 @@ impl Store {
                         "INSERT INTO instances (instance_id, tenant_id, scenario_id, status, input, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?5)",
                         params![self.instance, tenant, scenario, input, now],
                     )?;
-                    Ok(Registered { previous: None, input: input.to_string(), output: None })
+                    Ok(Registered { previous: None, input: input.to_string(), output: None, mismatch: false })
                 }
                 Some((status, stored, output)) => {
+                    if !same_input(&stored) {
+                        return Ok(Registered { previous: Some(status), input: stored, output, mismatch: true });
+                    }
                     if status != "cancelled" && status != "completed" {
                         c.execute(
                             "UPDATE instances SET status = 'running', suspend_reason = NULL, wake_at_ms = NULL, updated_at_ms = ?2 WHERE instance_id = ?1",
                             params![self.instance, now],
                         )?;
                     }
-                    Ok(Registered { previous: Some(status), input: stored, output })
+                    Ok(Registered { previous: Some(status), input: stored, output, mismatch: false })
                 }
             }
         })

@@ -441,6 +441,35 @@ fn children() {
     assert_eq!(e["category"], "permanent");
 }
 
+static G7D: GraphDef = GraphDef {
+    consts: &K7,
+    variables: None,
+    entry: 0,
+    order: &[0],
+    steps: &[sd("call", StepType::StartScenario, &[], &[], &[])],
+    dispatch: |f, _, m| steps::start_scenario_id(f, m, K7.get(0), "//t/kid"),
+};
+static G7E: GraphDef = GraphDef {
+    consts: &K7,
+    variables: None,
+    entry: 0,
+    order: &[0],
+    steps: &[sd("call", StepType::StartScenario, &[], &[], &[])],
+    dispatch: |f, _, m| steps::start_scenario_id(f, m, K7.get(0), "//t/absent"),
+};
+
+static KIDS: crate::ChildTable = &[("//t/kid", &KID_OK)];
+
+#[test]
+fn children_by_id() {
+    crate::set_children(KIDS);
+    let e = err_of(run(&G7D, json!({"a": 1})));
+    assert_eq!(e["code"], "BAD");
+    let e = err_of(run(&G7E, json!({"a": 1})));
+    assert_eq!(e["code"], "INTERNAL_ERROR");
+    assert_eq!(e["category"], "permanent");
+}
+
 // ------------------------------------------------------------ Delay and WaitForSignal
 
 static K8: Consts = Consts::new(&[
