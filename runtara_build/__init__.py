@@ -5,6 +5,9 @@ on first use of a name that needs them, through the module `__getattr__` below (
 
 - `validate_workflow(document, *, children=None, strict=False) -> list[Diagnostic]`
 - `DependencyGraph`, `ScenarioReference`: the scenario call graph and its nodes
+- `compile_scenario(CompilationInput) -> CompilationResult`: a static binary (file mode engine)
+- `translate_scenario(scenario, *, children=None, scenario_id="scenario") -> str`: its Rust
+- `workflow_has_side_effects(scenario) -> bool`
 - `Diagnostic`, `BuildError`, `Label`, `__version__`
 """
 
@@ -17,6 +20,13 @@ from runtara_build.label import Label
 
 if TYPE_CHECKING:
     from runtara_build.check import validate_workflow
+    from runtara_build.compile import (
+        CompilationInput,
+        CompilationResult,
+        compile_scenario,
+        translate_scenario,
+        workflow_has_side_effects,
+    )
     from runtara_build.depgraph import DependencyGraph
     from runtara_build.resolve import ScenarioReference
 
@@ -26,16 +36,26 @@ _LAZY = {
     "validate_workflow": "runtara_build.check",
     "DependencyGraph": "runtara_build.depgraph",
     "ScenarioReference": "runtara_build.resolve",
+    "CompilationInput": "runtara_build.compile",
+    "CompilationResult": "runtara_build.compile",
+    "compile_scenario": "runtara_build.compile",
+    "translate_scenario": "runtara_build.compile",
+    "workflow_has_side_effects": "runtara_build.compile",
 }
 
 __all__ = [
     "BuildError",
+    "CompilationInput",
+    "CompilationResult",
     "DependencyGraph",
     "Diagnostic",
     "Label",
     "ScenarioReference",
     "__version__",
+    "compile_scenario",
+    "translate_scenario",
     "validate_workflow",
+    "workflow_has_side_effects",
 ]
 
 

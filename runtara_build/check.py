@@ -196,19 +196,31 @@ def validate_workflow(
     it is E057. Diagnostics name the root `scenario.json` (or the Path) and the children
     `children/<id>.json`.
     """
+    loaded = load_memory(document, children)
+    if loaded.graph.roots:
+        found = [*loaded.diagnostics, *validate_graph(loaded.graph, None, strict=strict)]
+        return list(finish(found))
+    return list(finish(loaded.diagnostics))
+
+
+def load_memory(
+    document: WorkflowSource,
+    children: Mapping[str, WorkflowSource] | None = None,
+    scenario_id: str | None = None,
+) -> Loaded:
+    """Load a workflow and its children given in memory (no roots when a source is unusable)."""
     found: list[Diagnostic] = []
     name = str(document) if isinstance(document, Path) else "scenario.json"
     memory = {name: _source_bytes(document, name, found)}
     for child_id, child in (children or {}).items():
         path = f"{MEMORY_CHILDREN}/{child_id}.json"
         memory[path] = _source_bytes(child, path, found)
-    if found:
-        return list(finish(found))
     resolver = Resolver(memory=memory)
-    root = resolver.root_memory(name, Path(name).stem)
+    if found:
+        return Loaded(DependencyGraph(), resolver, tuple(found))
+    root = resolver.root_memory(name, scenario_id or Path(name).stem)
     graph = DependencyGraph.load([root], resolver)
-    found += graph.diagnostics + validate_graph(graph, None, strict=strict)
-    return list(finish(found))
+    return Loaded(graph, resolver, tuple(graph.diagnostics))
 
 
 def _source_bytes(source: WorkflowSource, name: str, found: list[Diagnostic]) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtara_build.registry import builtin_rules_dir
-from runtara_build.runtime_lib import runtime_source_dir
+from runtara_build.runtime_lib import runtime_source_dir, runtime_sources
 from runtara_build.toolchain.identity import sysroot_of
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def build_inputs(loaded: Loaded, identity: Identity, cwd: Path) -> tuple[Path, .
     found += _tree(builtin_rules_dir(), "*.py")
     found += _tree(PACKAGE, "**/*.py")
     root = runtime_source_dir()
-    found += [root / "Cargo.toml", root / "Cargo.lock", *_tree(root / "src", "**/*")]
+    found += runtime_sources(root)
     tc = identity.toolchain
     found += [Path(tc.rustc), sysroot_of(tc.rustc, tc.target)]
     return tuple(dict.fromkeys(found))

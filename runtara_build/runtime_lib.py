@@ -40,8 +40,9 @@ def runtime_source_dir() -> Path:
     raise BuildError(Diagnostic("RB399", "the runtime crate is missing from the installation"))
 
 
-def _sources(root: Path) -> list[Path]:
-    files = [root / "Cargo.toml", root / "Cargo.lock"]
+def runtime_sources(root: Path) -> list[Path]:
+    """Every file the runtime rlib is built from; its digest keys the build."""
+    files = [root / "Cargo.toml", root / "Cargo.lock", root / ".cargo" / "config.toml"]
     files += [p for p in (root / "src").rglob("*") if p.is_file()]
     return [p for p in files if p.is_file()]
 
@@ -49,7 +50,7 @@ def _sources(root: Path) -> list[Path]:
 def runtime_key(toolchain: Toolchain, root: Path | None = None) -> str:
     root = root or runtime_source_dir()
     fields = {
-        "sources": digest_tree(root, _sources(root)),
+        "sources": digest_tree(root, runtime_sources(root)),
         "rustc": toolchain.version_text,
         "target": toolchain.target,
         "profile": "release",

@@ -24,8 +24,15 @@ NOT_IN_CONFIG = frozenset(
 
 
 def json_text(value: Any) -> str:
-    """Compact JSON with the DSL's number rules (floats stay floats, e.g. `-0.0`, `1e+16`)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON with the DSL's number rules (floats stay floats, e.g. `-0.0`, `1e+16`).
+
+    Keys are sorted: the runtime reads objects as sorted maps, so member order carries no
+    meaning here, and sorting makes the output independent of it. InputMappings, whose order
+    does matter (DSL §3.1), arrive as `[key, value]` pair arrays, which sorting leaves alone.
+    """
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
+    )
 
 
 @dataclass

@@ -31,7 +31,8 @@ class GraphPlan:
 
 def plan_graph(graph: ExecutionGraph) -> GraphPlan:
     static = static_order(graph)
-    keys = tuple(graph.steps)
+    # Indices follow the sorted step keys: member order in `steps` means nothing (DSL §2.4).
+    keys = tuple(sorted(graph.steps))
     index = {k: i for i, k in enumerate(keys)}
     normal: dict[str, list[str]] = {}
     branches: dict[str, list[tuple[str, str]]] = {}

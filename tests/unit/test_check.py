@@ -50,6 +50,11 @@ def codes(result: Any) -> list[str]:
 def test_public_api_is_lazy_and_complete() -> None:
     assert set(runtara_build.__all__) == {
         "BuildError",
+        "CompilationInput",
+        "CompilationResult",
+        "compile_scenario",
+        "translate_scenario",
+        "workflow_has_side_effects",
         "DependencyGraph",
         "Diagnostic",
         "Label",
