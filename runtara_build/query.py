@@ -1,6 +1,6 @@
 """`query deps|rdeps|somepath|allpaths` over the scenario dependency graph (DSL §11.4).
 
-Outputs (the CLI reference in docs/CLI.md documents each): `label` (one name per line),
+Outputs (the README's CLI reference documents each): `label` (one name per line),
 `json` (`{"query", "targets", "nodes", "edges"}`) and `dot` (a Graphviz digraph).
 """
 
