@@ -15,9 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runtara_build.errors import BuildError, Diagnostic
-from runtara_build.label import Label
-
 if TYPE_CHECKING:
     from runtara_build.check import validate_workflow
     from runtara_build.compile import (
@@ -28,11 +25,16 @@ if TYPE_CHECKING:
         workflow_has_side_effects,
     )
     from runtara_build.depgraph import DependencyGraph
+    from runtara_build.errors import BuildError, Diagnostic
+    from runtara_build.label import Label
     from runtara_build.resolve import ScenarioReference
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "BuildError": "runtara_build.errors",
+    "Diagnostic": "runtara_build.errors",
+    "Label": "runtara_build.label",
     "validate_workflow": "runtara_build.check",
     "DependencyGraph": "runtara_build.depgraph",
     "ScenarioReference": "runtara_build.resolve",

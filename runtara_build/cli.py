@@ -373,18 +373,19 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
     """Entry point of the console script; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0].startswith("//") and "build" in COMMANDS:
         args_list.insert(0, "build")  # `runtara-build //a/b` is `runtara-build build //a/b`
     debug = "--debug" in args_list
     try:
-        from runtara_build.manifest import try_noop
+        if fast_path:  # the console script (`entry`) has tried it already
+            from runtara_build.manifest import try_noop
 
-        replayed = try_noop(args_list, Path.cwd())
-        if replayed is not None:
-            return replayed
+            replayed = try_noop(args_list, Path.cwd())
+            if replayed is not None:
+                return replayed
         parser = build_parser()
         args = parser.parse_args(args_list)
         args.argv = args_list

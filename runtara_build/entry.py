@@ -1,0 +1,37 @@
+"""The console script: the no-op fast path first, the full CLI only when it misses.
+
+Kept apart from `cli` so an up-to-date build imports nothing but this, `manifest` and the
+stdlib (STYLE §4): no argparse, no dataclasses, no pydantic or networkx.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv and argv[0].startswith("//"):
+        from pathlib import Path
+
+        from runtara_build.manifest import try_noop
+
+        replayed = try_noop(["build", *argv], Path(os.getcwd()))
+        if replayed is not None:
+            return replayed
+    elif argv[:1] == ["build"]:
+        from pathlib import Path
+
+        from runtara_build.manifest import try_noop
+
+        replayed = try_noop(argv, Path(os.getcwd()))
+        if replayed is not None:
+            return replayed
+    from runtara_build.cli import main as full
+
+    return full(argv, fast_path=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
