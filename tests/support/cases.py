@@ -1,4 +1,4 @@
-"""Building and running one conformance-format case, exactly as ../shared/conformance/README.md says.
+"""Build and run one conformance-format case, exactly as ../shared/conformance/README.md says.
 
 A case is a directory `NNN-slug/{scenario.json, input.json?, children/?, expected.json}`. It is
 built with the real CLI in file mode, `runtara-build build C/scenario.json --children
