@@ -17,18 +17,12 @@ from tests.support.cases import check_case
 
 SHARED = shared_dir_or_none()
 CASES = sorted(p.name for p in (SHARED / "conformance").iterdir() if p.is_dir()) if SHARED else []
-#: Cases whose agents the runtime does not provide yet (the agents issue brings them).
-NEEDS_LATER = {
-    "052-wait-for-signal-timeout": "WaitForSignal durability is the durability issue's",
-}
 
 pytestmark = [pytest.mark.rustc, pytest.mark.slow, pytest.mark.shared]
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_conformance_case(name: str, tmp_path: Path, runtime_cache: Path) -> None:
-    if name in NEEDS_LATER:
-        pytest.xfail(NEEDS_LATER[name])
     case = shared_dir() / "conformance" / name
     check_case(case, tmp_path, runtime_cache, f"conf-{name[:3]}")
 
