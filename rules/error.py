@@ -14,7 +14,6 @@ from runtara_build.api import (
     RustWriter,
     StepBase,
     StepRule,
-    quote,
 )
 
 if TYPE_CHECKING:
@@ -44,13 +43,8 @@ def emit(step: ErrorStep, out: RustWriter, ctx: EmitContext) -> None:
 
 
 def check(step: ErrorStep, ctx: CheckContext) -> Iterator[Diagnostic]:
-    """E042: connection data must not reach a Error step's event (DSL §12.1)."""
-    for ref in ctx.secret_references(step.context, "/context"):
-        message = (
-            f"a Error 'context' must not reference connection data, but {quote(ref.path)} names "
-            f"the Connection step {quote(ref.step)}"
-        )
-        yield ctx.diag("E042", message, ref.pointer, "pass it only to an http or sftp Agent")
+    """E042: connection data must not reach an Error step's event (DSL §12.1)."""
+    return ctx.secret_leaks("E042", "an Error 'context'", step.context, "/context")
 
 
 RULE = StepRule(model=ErrorStep, refs=refs, check=check, emit=emit)

@@ -14,7 +14,6 @@ from runtara_build.api import (
     RustWriter,
     StepBase,
     StepRule,
-    quote,
 )
 
 if TYPE_CHECKING:
@@ -41,12 +40,7 @@ def emit(step: FinishStep, out: RustWriter, ctx: EmitContext) -> None:
 
 def check(step: FinishStep, ctx: CheckContext) -> Iterator[Diagnostic]:
     """E041: connection data must not reach a Finish step's result (DSL §12.1)."""
-    for ref in ctx.secret_references(step.input_mapping, "/inputMapping"):
-        message = (
-            f"a Finish 'inputMapping' must not reference connection data, but "
-            f"{quote(ref.path)} names the Connection step {quote(ref.step)}"
-        )
-        yield ctx.diag("E041", message, ref.pointer, "pass it only to an http or sftp Agent")
+    return ctx.secret_leaks("E041", "a Finish 'inputMapping'", step.input_mapping, "/inputMapping")
 
 
 RULE = StepRule(model=FinishStep, refs=refs, check=check, emit=emit)

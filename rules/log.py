@@ -14,7 +14,6 @@ from runtara_build.api import (
     RustWriter,
     StepBase,
     StepRule,
-    quote,
 )
 
 if TYPE_CHECKING:
@@ -41,12 +40,7 @@ def emit(step: LogStep, out: RustWriter, ctx: EmitContext) -> None:
 
 def check(step: LogStep, ctx: CheckContext) -> Iterator[Diagnostic]:
     """E042: connection data must not reach a Log step's event (DSL §12.1)."""
-    for ref in ctx.secret_references(step.context, "/context"):
-        message = (
-            f"a Log 'context' must not reference connection data, but {quote(ref.path)} names "
-            f"the Connection step {quote(ref.step)}"
-        )
-        yield ctx.diag("E042", message, ref.pointer, "pass it only to an http or sftp Agent")
+    return ctx.secret_leaks("E042", "a Log 'context'", step.context, "/context")
 
 
 RULE = StepRule(model=LogStep, refs=refs, check=check, emit=emit)

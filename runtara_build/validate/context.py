@@ -16,7 +16,7 @@ from runtara_build.dsl.order import StaticOrder
 from runtara_build.dsl.positions import escape_token
 from runtara_build.dsl.refs import Reference, mapping_references
 from runtara_build.dsl.workflow import Edge, ExecutionGraph, StepBase
-from runtara_build.errors import Diagnostic, Severity
+from runtara_build.errors import Diagnostic, Severity, quote
 from runtara_build.validate.catalogue import Catalogue
 
 #: The child graph a StartScenario step calls, or None when it cannot be resolved.
@@ -148,6 +148,17 @@ class CheckContext:
         for ref in mapping_references(mapping, pointer):
             if ref.step is not None and is_secret(self.graph.steps.get(ref.step)):
                 yield ref
+
+    def secret_leaks(
+        self, code: str, where: str, mapping: Mapping[str, Any], pointer: str
+    ) -> Iterator[Diagnostic]:
+        """E041/E042: `where` (e.g. "a Log 'context'") must not carry connection data."""
+        for ref in self.secret_references(mapping, pointer):
+            message = (
+                f"{where} must not reference connection data, but {quote(ref.path)} names "
+                f"the Connection step {quote(ref.step)}"
+            )
+            yield self.diag(code, message, ref.pointer, "pass it only to an http or sftp Agent")
 
     def is_named(self, key: str) -> bool:
         """Does a mapping reference in this graph or its nested graphs name step `key`?"""
