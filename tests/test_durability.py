@@ -147,3 +147,20 @@ def test_durability_full_and_invalid(bins: dict[str, Path], tmp_path: Path) -> N
     bad = run(bins["fx"], store, "f3", "--input", inp, "--durability", "paranoid")
     assert bad.returncode == 2 and last_line(bad.stderr)["code"] == "INVALID_ARGUMENTS"
     assert status(store, "f3") is None
+
+
+def test_signal_and_binary_create_the_same_schema(bins: dict[str, Path], tmp_path: Path) -> None:
+    """The store schema is written in two languages (store_cli.py, store.rs): keep them one."""
+    import sqlite3
+
+    from_cli, from_binary = tmp_path / "cli.db", tmp_path / "bin.db"
+    signal(from_cli, "i", "cancel")
+    run(next(iter(bins.values())), from_binary, "i")
+
+    def schema(db: Path) -> list[tuple[str, str]]:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return [*sorted((n, " ".join(s.split())) for n, s in rows), ("user_version", version)]
+
+    assert schema(from_cli) == schema(from_binary)
