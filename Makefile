@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 # PYTHONDONTWRITEBYTECODE is set on these machines, so imports would recompile the package on
 # every run; precompiled bytecode (read even then) keeps the no-op build fast.
 bytecode:
-	@$(BIN)/python -m compileall -q runtara_build >/dev/null
+	@$(BIN)/python -m compileall -q runtara_build rules >/dev/null
 
 # The main job on the example workspace: validate everything, then build //acme/orders (a
 # parent with a versioned child and a second child) and run it with the embedded store.

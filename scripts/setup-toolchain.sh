@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the musl-target Rust toolchain runtara-build links with (see docs/TOOLCHAIN.md):
+# Installs the musl-target Rust toolchain runtara-build links with (and LLD, its linker):
 # Debian's rustc-web/cargo-web 1.96, the std source they ship, and a std built once for
 # x86_64-unknown-linux-musl into /usr/lib/rustlib. Idempotent and offline when already done:
 # it reads only the dpkg database and a stamp file.
 set -euo pipefail
 T=x86_64-unknown-linux-musl
-PKGS="rustc-web cargo-web rust-web-src rust-web-clippy musl-tools musl-dev"
+PKGS="rustc-web cargo-web rust-web-src rust-web-clippy musl-tools musl-dev lld"
 SAME_VERSION="cargo-web rust-web-src rust-web-clippy"
 STAMP=/usr/lib/rustlib/$T/.built-with
 export DEBIAN_FRONTEND=noninteractive

@@ -52,4 +52,22 @@ def detect(rustc: str = "/usr/bin/rustc", target: str = "x86_64-unknown-linux-mu
                 hint=SETUP_HINT,
             )
         )
-    return Toolchain(rustc, proc.stdout, target, str(sysroot))
+    return Toolchain(rustc, proc.stdout + _linker_version(), target, str(sysroot))
+
+
+LINKER = "/usr/bin/ld.lld"
+
+
+def _linker_version() -> str:
+    """`ld.lld --version`, part of the toolchain identity (so of every link key)."""
+    try:
+        proc = subprocess.run(
+            [LINKER, "--version"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        proc = None
+    if proc is None or proc.returncode != 0:
+        raise BuildError(
+            Diagnostic("RB403", f"the linker {LINKER} must run, but it does not", hint=SETUP_HINT)
+        )
+    return proc.stdout

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtara_build.keys import digest_bytes, digest_json
-from runtara_build.toolchain.detect import Toolchain, detect
+from runtara_build.toolchain.detect import LINKER, Toolchain, detect
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,8 @@ def _files(sysroot: Path) -> list[Path]:
 
 def _stats(rustc: str, sysroot: Path) -> list[list[object]]:
     found: list[list[object]] = []
-    for path in [Path(rustc), *_files(sysroot)]:
+    # The linker is part of the identity: a package upgrade changes its stat, so it is re-read.
+    for path in [Path(rustc), Path(LINKER).resolve(), *_files(sysroot)]:
         try:
             st = os.stat(path)
         except OSError:
