@@ -48,3 +48,15 @@ def runtime_cache() -> Path:
 
     ensure_runtime(TEST_CACHE / "runtara-build", detect())
     return TEST_CACHE
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying whether the shared suites ran, and if not, why (DEVELOPERS guide)."""
+    path = Path(os.environ.get("RUNTARA_SHARED_DIR", REPO.parent / "shared"))
+    if path.is_dir():
+        terminalreporter.write_line(f"shared suites: {path}")
+        return
+    verdict = "a failure under CI" if os.environ.get("CI") else "skipped"
+    terminalreporter.write_line(
+        f"shared suites: {verdict}: not found at {path} (set RUNTARA_SHARED_DIR)"
+    )
