@@ -41,11 +41,6 @@ def changed_fields(
     return tuple(lines)
 
 
-def output_line(label: str, name: str, digest: str, before: str = MISSING) -> str:
-    """Same fields, yet rebuilt: the output was missing from the cache or failed its check."""
-    return f"{label} output {name}: {before} → {short(digest)}"
-
-
 class Records:
     """label -> {"fields": {...}, "outputs": {name: [digest, mtime_ns, size, inode]}}."""
 

@@ -81,7 +81,3 @@ def builtin_rules() -> dict[str, StepRule]:
 
 def rule_for(step: StepBase) -> StepRule:
     return builtin_rules()[step.STEP_TYPE]
-
-
-def step_types() -> tuple[str, ...]:
-    return tuple(sorted(builtin_rules()))

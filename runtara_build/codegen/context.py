@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtara_build.errors import BuildError, Diagnostic
-
 if TYPE_CHECKING:
     from runtara_build.dsl.workflow import ExecutionGraph, StepBase
 
@@ -43,8 +41,6 @@ class EmitContext:
     child_name: Callable[[StepBase], str]
     consts: list[str] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict)
-    #: The step being emitted: (document pointer of the step, its key), for error messages.
-    current: tuple[str, str] = ("", "")
 
     def const_index(self, value: Any) -> int:
         """The index of the JSON constant `value` in the program's table `K`."""
@@ -76,12 +72,6 @@ class EmitContext:
         """The id of a StartScenario's resolved child in the binary's child table (a plain
         string: quote it with `rust_str`); the child is compiled as its own crate."""
         return self.child_name(step)
-
-    def unsupported(self, code: str, what: str, hint: str) -> BuildError:
-        key = self.current[1]
-        return BuildError(
-            Diagnostic(code, f"{what} in step {key!r} is not supported yet", hint=hint)
-        )
 
 
 def _to_pairs(data: dict[str, Any], path: list[str]) -> None:

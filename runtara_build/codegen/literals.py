@@ -97,13 +97,6 @@ def rust_ident(name: str) -> str:
     return name
 
 
-def rust_int(value: int) -> str:
-    """An integer literal with an explicit type suffix where one is needed."""
-    if not -(2**63) <= value <= 2**64 - 1:
-        raise ValueError(f"integer out of range: {value}")
-    return str(value)
-
-
 def rust_bool(value: bool) -> str:
     return "true" if value else "false"
 

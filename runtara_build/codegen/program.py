@@ -115,7 +115,6 @@ class _Library:
                 continue  # never runs: no code
             step = graph.steps[key]
             arm = RustWriter()
-            self.ctx.current = ("", key)
             rule_for(step).emit(step, arm, self.ctx)
             arms.append((plan.index[key], arm.text().splitlines()))
         return arms

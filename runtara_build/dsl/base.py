@@ -88,10 +88,6 @@ class ReferenceValue(Model):
     type: TypeHint | None = Field(default=None, description="Type hint applied last (§3.4).")
     default: Json = Field(default=None, description="Used when the path is missing or null.")
 
-    @property
-    def has_default(self) -> bool:
-        return "default" in self.model_fields_set
-
 
 class TemplateValue(Model):
     value_type: Literal["template"] = Field(description="Tag: render a minijinja template.")

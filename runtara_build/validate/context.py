@@ -106,10 +106,6 @@ class CheckContext:
     def strict(self) -> bool:
         return self.reporter.strict
 
-    @property
-    def accepted_variables(self) -> frozenset[str]:
-        return self.scope.accepted
-
     def diag(
         self, code: str, message: str, pointer: str = "", hint: str | None = None
     ) -> Diagnostic:
