@@ -9,6 +9,7 @@ the rlibs it links. No field holds an absolute path, an mtime or the environment
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,7 @@ def source_fields(
     return tuple(sorted(found.items()))
 
 
+@functools.cache  # one flags value per build, asked for by every rustc target
 def flags_field(flags: Any) -> str:
     """The rustc flags as one key field (a dataclass of strings and ints)."""
     from dataclasses import asdict

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ class Loaded:
     graph: DependencyGraph
     resolver: Resolver
     diagnostics: tuple[Diagnostic, ...]
+    named: Mapping[str, list[ScenarioReference]] = field(default_factory=dict)
 
     @property
     def workspace(self) -> Workspace | None:
@@ -77,6 +78,8 @@ class Loaded:
 
     def refs(self, target: str) -> list[ScenarioReference]:
         """The documents a target names (its problems are already in `diagnostics`)."""
+        if target in self.named:
+            return self.named[target]
         return roots(target, self.resolver)[0]
 
 
@@ -89,14 +92,16 @@ def load_request(request: Request, cwd: Path) -> Loaded:
         workspace, children_dir=request.children_dir, child_files=dict(request.child_files)
     )
     found_roots: list[ScenarioReference] = []
+    named: dict[str, list[ScenarioReference]] = {}
     for target in targets:
         refs, problems = roots(target, resolver)
+        named[target] = refs
         found_roots += refs
         found += problems
     if workspace is not None:
         found += _unique_ids(workspace, found_roots)
     graph = DependencyGraph.load(found_roots, resolver)
-    return Loaded(graph, resolver, (*found, *graph.diagnostics))
+    return Loaded(graph, resolver, (*found, *graph.diagnostics), named)
 
 
 def _workspace(cwd: Path, found: list[Diagnostic]) -> Workspace | None:

@@ -126,7 +126,7 @@ def record(
         where.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=where.parent, prefix=".noop.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, separators=(",", ":"))
+            handle.write(json.dumps(body, separators=(",", ":")))  # dumps: the C encoder
         os.replace(tmp, where)
     except OSError:
         pass  # the fast path is an optimisation: without it the next build is only slower

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -172,6 +173,29 @@ def test_corrupt_cas_entry_is_detected_and_rebuilt(ws: Ws) -> None:
     assert result.outcome("//acme/leaf:obj") == "built"
     assert rustc_runs(result) == {"//acme/leaf:obj"}
     assert run_bin(ws, "leaf") == {"b": 1, "a": 2}
+
+
+def test_an_output_changed_in_place_is_restored_from_the_cache(ws: Ws) -> None:
+    # Unchanged fields with unchanged output stats are up to date without a cache read;
+    # an output whose stat changed goes to the action cache, which puts it back.
+    binary = ws.root / "runtara-out" / "bin" / "acme" / "leaf" / "bin"
+    good = binary.read_bytes()
+    binary.write_bytes(good[:-8] + b"tampered")
+    result = ws.build()
+    assert result.outcome("//acme/leaf:bin") == "hit" and rustc_runs(result) == set()
+    assert binary.read_bytes() == good
+    assert run_bin(ws, "leaf") == {"b": 1, "a": 2}
+
+
+def test_explain_says_a_missing_output_was_rebuilt(ws: Ws, tmp_path: Path) -> None:
+    (ws.root / "runtara-out" / "bin" / "acme" / "leaf" / "bin").unlink()
+    with LocalStore(tmp_path / "empty-store", 2**31) as empty:  # as if evicted
+        ws.store = empty
+        result = ws.build()
+    assert built(result) == {"//acme/leaf:bin"}
+    lines = [line for o in result.outcomes for line in o.explain]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(r"//acme/leaf:bin output: \(missing\) → [0-9a-f]{12}", lines[0])
 
 
 def test_explain_names_the_changed_field(ws: Ws) -> None:
