@@ -10,6 +10,7 @@ Exit codes (DSL §11.4): 0 ok, 1 user error, 2 usage error, 70 internal error (a
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import traceback
@@ -330,9 +331,21 @@ COMMANDS["signal"] = _store_command("signal", "send a signal to an instance (RUN
 COMMANDS["inspect"] = _store_command("inspect", "show a store's instances, checkpoints, events")
 
 
+def _shutdown(args: argparse.Namespace) -> int:
+    from runtara_build.client import shutdown
+
+    return shutdown()
+
+
+COMMANDS["shutdown"] = Command(
+    "stop this user's build servers (docs/SERVER.md)", lambda parser: None, _shutdown
+)
+
+
 # --------------------------------------------------------------------------- main
 
 
+@functools.cache  # parsing never changes a parser, and the build server reuses this one
 def build_parser() -> argparse.ArgumentParser:
     """The parser: global `--debug`, then one subparser per entry of COMMANDS."""
     common = _Parser(add_help=False)

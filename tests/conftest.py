@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Every CLI the suite starts runs in its own process, as in CI, and leaves no build server
+# behind; tests/test_server.py turns the server on for itself. Export =1 to run all through it.
+os.environ.setdefault("RUNTARA_BUILD_SERVER", "0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from tests.shared import REPO, shared_dir
-from tests.support.binaries import TEST_CACHE, build_env, runtara_build
+from tests.support.binaries import TEST_CACHE, build_env, runtara_build, without_runtara
 from tests.support.servers import (
     BINARY,
     JSON_DOC,
@@ -1336,7 +1336,7 @@ def test_catalogue_matches_the_shared_spec() -> None:
 
 def test_catalogue_is_not_stale(tmp_path: Path) -> None:
     """The checked-in catalogue is what the runtime crate's `catalogue` example prints."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    env = without_runtara()
     env.update(
         PATH=f"/usr/bin:{env.get('PATH', '')}",
         RUSTC="/usr/bin/rustc",

@@ -13,6 +13,7 @@ import pytest
 
 from runtara_build.cache import ActionResult
 from runtara_build.cache.local import LocalStore
+from tests.support.binaries import without_runtara
 
 SCRIPT = Path(sys.executable).with_name("runtara-build")
 REPORT_KEYS = ["removed_bytes", "removed_entries", "remaining_bytes"]
@@ -21,7 +22,7 @@ REPORT_KEYS = ["removed_bytes", "removed_entries", "remaining_bytes"]
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    clean_env = without_runtara()
     result = subprocess.run(
         [str(SCRIPT), *args],
         cwd=cwd,

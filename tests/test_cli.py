@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.binaries import without_runtara
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "workspace"
 SCRIPT = Path(sys.executable).with_name("runtara-build")
@@ -21,7 +23,7 @@ DIAGNOSTIC_KEYS = ["file", "line", "column", "pointer", "code", "severity", "mes
 def run(
     *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    clean = without_runtara()
     result = subprocess.run(
         [str(SCRIPT), *args],
         cwd=cwd,

@@ -8,7 +8,6 @@ tenant). Every other case must check without errors both ways.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from runtara_build.check import Request, check
 from tests.shared import shared_dir, shared_dir_or_none
+from tests.support.binaries import without_runtara
 
 SCRIPT = Path(sys.executable).with_name("runtara-build")
 TENANT = "conf"
@@ -63,7 +63,7 @@ def _workspace(case: Path, root: Path) -> Path:
 
 
 def _codes(args: list[str], cwd: Path) -> tuple[int, set[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    env = without_runtara()
     result = subprocess.run(
         [str(SCRIPT), "check", *args, "--output=json"],
         cwd=cwd,

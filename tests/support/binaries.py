@@ -14,9 +14,16 @@ CLI = Path(sys.executable).parent / "runtara-build"
 TEST_CACHE = REPO / "cache" / "test"
 
 
+def without_runtara() -> dict[str, str]:
+    """The caller's environment without RUNTARA_* variables, except RUNTARA_BUILD_SERVER:
+    conftest turns the build server off for the suite, and only tests/test_server.py on."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("RUNTARA_") or k == "RUNTARA_BUILD_SERVER"}  # fmt: skip
+
+
 def build_env(cache: Path) -> dict[str, str]:
     """The caller's environment without RUNTARA_*, with file mode's cache pointed at `cache`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    env = without_runtara()
     env["XDG_CACHE_HOME"] = str(cache)
     return env
 

@@ -11,13 +11,12 @@ and by the project's own cases (tests/cases/e2e, tests/test_binaries.py).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.binaries import build_env, runtara_build
+from tests.support.binaries import build_env, runtara_build, without_runtara
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -49,7 +48,7 @@ def run_binary(
     if (case / "input.json").exists():
         argv += ["--input", str(case / "input.json")]
     argv += ["--store", str(tmp / "state.db"), *extra]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    env = without_runtara()
     return subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=30)
 
 

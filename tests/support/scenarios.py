@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import sqlite3
 import subprocess
 import time
@@ -12,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.support.binaries import build_env, runtara_build
+from tests.support.binaries import build_env, runtara_build, without_runtara
 
 Json = Any
 
@@ -70,7 +69,7 @@ def build(
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RUNTARA_")}
+    base = without_runtara()
     return {**base, **extra}
 
 

@@ -20,6 +20,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "dsl/base.py": ("runtara_build.registry", "networkx", "subprocess"),
     "dsl/workflow.py": ("runtara_build.registry", "networkx", "subprocess"),
     "dsl/load.py": ("runtara_build.registry", "networkx", "subprocess"),
+    # The client runs before anything heavy is imported: the stdlib only (docs/SERVER.md).
+    "client.py": ("runtara_build.", "pydantic", "networkx", "diskcache", "xxhash"),
 }
 #: Each third-party library has one home (STYLE §3).
 HOMES = {"networkx": ("depgraph.py", "graph.py"), "xxhash": ("keys.py",), "diskcache": ("cache/",)}
@@ -65,7 +67,7 @@ def test_rules_import_only_the_api() -> None:
 
 
 def test_subprocess_only_in_runners() -> None:
-    allowed = ("executor.py", "toolchain/detect.py", "runner.py", "cli.py")
+    allowed = ("executor.py", "toolchain/detect.py", "runner.py", "cli.py", "client.py")
     for path in PKG.rglob("*.py"):
         rel = path.relative_to(PKG).as_posix()
         if "subprocess" in _imports(path):
