@@ -1,5 +1,6 @@
 //! Embedded SQLite store (RUNTIME §4.2).
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -70,6 +71,16 @@ struct Pending {
 struct Inner {
     conn: Connection,
     events: Vec<Pending>,
+    /// `PRAGMA data_version` when the signals table was last read and held no pending
+    /// instance signal. The value changes only when another connection commits, so while it
+    /// stays the same the signals SELECT would find nothing new (RUNTIME §6.2).
+    quiet_version: Option<i64>,
+    /// The instance had no checkpoint when this run registered. Only the process running an
+    /// instance writes its checkpoints (RUNTIME §4.3), so then a key this process has not
+    /// written is absent without asking SQLite.
+    fresh: bool,
+    /// Checkpoint keys written by this process (used only while `fresh`).
+    written: HashSet<String>,
 }
 
 /// One instance's view of the store. All operations are serialised by a mutex.
@@ -96,6 +107,48 @@ fn err(e: rusqlite::Error) -> String {
     e.to_string()
 }
 
+const SELECT_STATE: &str =
+    "SELECT state FROM checkpoints WHERE instance_id = ?1 AND checkpoint_id = ?2";
+
+/// Run one statement through the connection's statement cache.
+fn exec(c: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
+/// Run a statement without parameters (BEGIN, COMMIT, ROLLBACK), cached.
+fn run(c: &Connection, sql: &str) -> rusqlite::Result<()> {
+    exec(c, sql, []).map(|_| ())
+}
+
+/// `put` inside a transaction (RUNTIME §4.2): `INSERT OR IGNORE`, then the stored state.
+/// Returns `None` when this call inserted `state` (the stored state is `state` itself, so the
+/// read-back is skipped), else the state that was already stored.
+fn put_in(
+    c: &Connection,
+    instance: &str,
+    key: &str,
+    state: &str,
+    now: i64,
+) -> rusqlite::Result<Option<String>> {
+    let n = exec(
+        c,
+        "INSERT OR IGNORE INTO checkpoints (instance_id, checkpoint_id, state, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![instance, key, state.as_bytes(), now],
+    )?;
+    if n > 0 {
+        exec(
+            c,
+            "UPDATE instances SET checkpoint_id = ?2, updated_at_ms = ?3 WHERE instance_id = ?1",
+            params![instance, key, now],
+        )?;
+        return Ok(None);
+    }
+    let b: Vec<u8> = c
+        .prepare_cached(SELECT_STATE)?
+        .query_row(params![instance, key], |r| r.get(0))?;
+    Ok(Some(String::from_utf8_lossy(&b).into_owned()))
+}
+
 impl Store {
     /// Open (creating if needed) the store file. `full` selects `synchronous=FULL`.
     pub fn open(path: &str, full: bool, instance: &str) -> R<Store> {
@@ -111,6 +164,8 @@ impl Store {
 
     fn setup(conn: Connection, full: bool, instance: &str) -> R<Store> {
         let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+        // Every statement the store runs is prepared once per process (`prepare_cached`).
+        conn.set_prepared_statement_cache_capacity(32);
         conn.busy_timeout(Duration::from_millis(10_000))
             .map_err(err)?;
         let _mode: String = conn
@@ -135,6 +190,9 @@ impl Store {
             inner: Mutex::new(Inner {
                 conn,
                 events: Vec::new(),
+                quiet_version: None,
+                fresh: false,
+                written: HashSet::new(),
             }),
             instance: instance.to_string(),
         })
@@ -170,18 +228,36 @@ impl Store {
 
     /// Run `f` in one IMMEDIATE transaction, writing buffered events first.
     fn tx<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> R<T> {
+        self.tx_writing(None, f)
+    }
+
+    /// [`Store::tx`] for a transaction that may write checkpoint `key`: once it commits, the
+    /// key is recorded (under the same lock) so that `lookup` asks SQLite for it.
+    fn tx_writing<T>(
+        &self,
+        key: Option<&str>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> R<T> {
         let mut inner = self.lock();
-        inner.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        run(&inner.conn, "BEGIN IMMEDIATE").map_err(err)?;
         let res = self
             .flush(&mut inner)
             .and_then(|_| f(&inner.conn).map_err(err));
         match res {
-            Ok(v) => {
-                inner.conn.execute_batch("COMMIT").map_err(err)?;
-                Ok(v)
-            }
+            Ok(v) => match run(&inner.conn, "COMMIT") {
+                Ok(()) => {
+                    if let Some(k) = key.filter(|_| inner.fresh) {
+                        inner.written.insert(k.to_string());
+                    }
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = run(&inner.conn, "ROLLBACK");
+                    Err(err(e))
+                }
+            },
             Err(e) => {
-                let _ = inner.conn.execute_batch("ROLLBACK");
+                let _ = run(&inner.conn, "ROLLBACK");
                 Err(e)
             }
         }
@@ -212,46 +288,52 @@ impl Store {
         same_input: impl FnOnce(&str) -> bool,
     ) -> R<Registered> {
         let now = now_ms();
-        self.tx(|c| {
+        let (reg, fresh) = self.tx(|c| {
             let row: Option<(String, String, Option<String>)> = c
-                .query_row(
-                    "SELECT status, input, output FROM instances WHERE instance_id = ?1",
-                    params![self.instance],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                .prepare_cached("SELECT status, input, output FROM instances WHERE instance_id = ?1")?
+                .query_row(params![self.instance], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            match row {
+            let fresh = !c
+                .prepare_cached("SELECT 1 FROM checkpoints WHERE instance_id = ?1 LIMIT 1")?
+                .exists(params![self.instance])?;
+            let reg = match row {
                 None => {
-                    c.execute(
+                    exec(
+                        c,
                         "INSERT INTO instances (instance_id, tenant_id, scenario_id, status, input, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?5)",
                         params![self.instance, tenant, scenario, input, now],
                     )?;
-                    Ok(Registered { previous: None, input: input.to_string(), output: None, mismatch: false })
+                    Registered { previous: None, input: input.to_string(), output: None, mismatch: false }
                 }
                 Some((status, stored, output)) => {
                     if !same_input(&stored) {
-                        return Ok(Registered { previous: Some(status), input: stored, output, mismatch: true });
+                        return Ok((Registered { previous: Some(status), input: stored, output, mismatch: true }, false));
                     }
                     if status != "cancelled" && status != "completed" {
-                        c.execute(
+                        exec(
+                            c,
                             "UPDATE instances SET status = 'running', suspend_reason = NULL, wake_at_ms = NULL, updated_at_ms = ?2 WHERE instance_id = ?1",
                             params![self.instance, now],
                         )?;
                     }
-                    Ok(Registered { previous: Some(status), input: stored, output, mismatch: false })
+                    Registered { previous: Some(status), input: stored, output, mismatch: false }
                 }
-            }
-        })
+            };
+            Ok((reg, fresh))
+        })?;
+        self.lock().fresh = fresh;
+        Ok(reg)
     }
 
     /// Read-only checkpoint lookup.
     pub fn lookup(&self, key: &str) -> R<Option<String>> {
         let inner = self.lock();
+        if inner.fresh && !inner.written.contains(key) {
+            return Ok(None);
+        }
         let v: Option<Vec<u8>> = inner
             .conn
-            .prepare_cached(
-                "SELECT state FROM checkpoints WHERE instance_id = ?1 AND checkpoint_id = ?2",
-            )
+            .prepare_cached(SELECT_STATE)
             .map_err(err)?
             .query_row(params![self.instance, key], |r| r.get(0))
             .optional()
@@ -262,65 +344,68 @@ impl Store {
     /// Get-or-put a checkpoint; returns the stored state.
     pub fn put(&self, key: &str, state: &str) -> R<String> {
         let now = now_ms();
-        self.tx(|c| {
-            let n = c.execute(
-                "INSERT OR IGNORE INTO checkpoints (instance_id, checkpoint_id, state, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![self.instance, key, state.as_bytes(), now],
-            )?;
-            if n > 0 {
-                c.execute(
-                    "UPDATE instances SET checkpoint_id = ?2, updated_at_ms = ?3 WHERE instance_id = ?1",
-                    params![self.instance, key, now],
-                )?;
-            }
-            let b: Vec<u8> = c.query_row(
-                "SELECT state FROM checkpoints WHERE instance_id = ?1 AND checkpoint_id = ?2",
-                params![self.instance, key],
-                |r| r.get(0),
-            )?;
-            Ok(String::from_utf8_lossy(&b).into_owned())
-        })
+        let stored = self.tx_writing(Some(key), |c| put_in(c, &self.instance, key, state, now))?;
+        Ok(stored.unwrap_or_else(|| state.to_string()))
     }
 
     /// The pending unacknowledged instance signal type, if any.
+    ///
+    /// Reads `PRAGMA data_version` first: when no other connection has committed since the
+    /// last read found nothing pending, the signals table cannot have changed (only this
+    /// process writes its own acknowledgements), and the SELECT is skipped.
     pub fn poll_signal(&self) -> R<Option<String>> {
-        let inner = self.lock();
-        let r = inner
+        let mut inner = self.lock();
+        let version: i64 = inner
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .map_err(err)?
+            .query_row([], |r| r.get(0))
+            .map_err(err)?;
+        if inner.quiet_version == Some(version) {
+            return Ok(None);
+        }
+        let r: Option<String> = inner
             .conn
             .prepare_cached("SELECT signal_type FROM signals WHERE instance_id = ?1 AND acknowledged_at_ms IS NULL")
             .map_err(err)?
             .query_row(params![self.instance], |r| r.get(0))
             .optional()
-            .map_err(err);
-        r
+            .map_err(err)?;
+        inner.quiet_version = if r.is_none() { Some(version) } else { None };
+        Ok(r)
     }
 
     /// Acknowledge the pending signal and apply its status change (unless `keep_status`).
     pub fn ack_signal(&self, kind: &str, keep_status: bool) -> R<()> {
         let now = now_ms();
         self.tx(|c| {
-            c.execute(
+            exec(
+                c,
                 "UPDATE signals SET acknowledged_at_ms = ?2 WHERE instance_id = ?1 AND acknowledged_at_ms IS NULL",
                 params![self.instance, now],
             )?;
             if !keep_status {
                 match kind {
                     "cancel" => {
-                        c.execute(
+                        exec(
+                            c,
                             "UPDATE instances SET status = 'cancelled', updated_at_ms = ?2 WHERE instance_id = ?1",
                             params![self.instance, now],
                         )?;
-                        c.execute(
+                        exec(
+                            c,
                             "INSERT INTO events (instance_id, event_type, created_at_ms) VALUES (?1, 'cancelled', ?2)",
                             params![self.instance, now],
                         )?;
                     }
                     "pause" => {
-                        c.execute(
+                        exec(
+                            c,
                             "UPDATE instances SET status = 'suspended', suspend_reason = 'paused', wake_at_ms = NULL, updated_at_ms = ?2 WHERE instance_id = ?1",
                             params![self.instance, now],
                         )?;
-                        c.execute(
+                        exec(
+                            c,
                             "INSERT INTO events (instance_id, event_type, payload, created_at_ms) VALUES (?1, 'suspended', ?2, ?3)",
                             params![self.instance, br#"{"reason":"paused","wake_at_ms":null}"#.to_vec(), now],
                         )?;
@@ -341,34 +426,22 @@ impl Store {
         make_state: impl FnOnce(&[u8]) -> String,
     ) -> R<Option<String>> {
         let now = now_ms();
-        self.tx(|c| {
+        self.tx_writing(Some(key), |c| {
             let p: Option<Vec<u8>> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT payload FROM custom_signals WHERE instance_id = ?1 AND signal_id = ?2",
-                    params![self.instance, signal_id],
-                    |r| r.get(0),
-                )
+                )?
+                .query_row(params![self.instance, signal_id], |r| r.get(0))
                 .optional()?;
             let Some(p) = p else { return Ok(None) };
-            c.execute(
+            exec(
+                c,
                 "DELETE FROM custom_signals WHERE instance_id = ?1 AND signal_id = ?2",
                 params![self.instance, signal_id],
             )?;
             let state = make_state(&p);
-            c.execute(
-                "INSERT OR IGNORE INTO checkpoints (instance_id, checkpoint_id, state, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![self.instance, key, state.as_bytes(), now],
-            )?;
-            c.execute(
-                "UPDATE instances SET checkpoint_id = ?2, updated_at_ms = ?3 WHERE instance_id = ?1",
-                params![self.instance, key, now],
-            )?;
-            let b: Vec<u8> = c.query_row(
-                "SELECT state FROM checkpoints WHERE instance_id = ?1 AND checkpoint_id = ?2",
-                params![self.instance, key],
-                |r| r.get(0),
-            )?;
-            Ok(Some(String::from_utf8_lossy(&b).into_owned()))
+            let stored = put_in(c, &self.instance, key, &state, now)?;
+            Ok(Some(stored.unwrap_or(state)))
         })
     }
 
@@ -385,8 +458,9 @@ impl Store {
             let sql = format!(
                 "UPDATE instances SET status = ?2, {col} = ?3, updated_at_ms = ?4 WHERE instance_id = ?1 AND status != 'cancelled'"
             );
-            c.execute(&sql, params![self.instance, status, text, now])?;
-            c.execute(
+            exec(c, &sql, params![self.instance, status, text, now])?;
+            exec(
+                c,
                 "INSERT INTO events (instance_id, event_type, payload, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![self.instance, event, payload.map(|p| p.into_bytes()), now],
             )?;
@@ -419,11 +493,13 @@ impl Store {
         let payload =
             crate::json::to_string(&serde_json::json!({"reason": reason, "wake_at_ms": wake_at}));
         self.tx(|c| {
-            c.execute(
+            exec(
+                c,
                 "UPDATE instances SET status = 'suspended', suspend_reason = ?2, wake_at_ms = ?3, updated_at_ms = ?4 WHERE instance_id = ?1 AND status != 'cancelled'",
                 params![self.instance, reason, wake_at, now],
             )?;
-            c.execute(
+            exec(
+                c,
                 "INSERT INTO events (instance_id, event_type, payload, created_at_ms) VALUES (?1, 'suspended', ?2, ?3)",
                 params![self.instance, payload.into_bytes(), now],
             )?;
@@ -443,5 +519,134 @@ impl Store {
             )
             .optional()
             .map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh store file in the temp directory (removed with its -wal and -shm on drop).
+    struct TempDb(String);
+
+    impl TempDb {
+        fn new(name: &str) -> TempDb {
+            let p = std::env::temp_dir().join(format!(
+                "rt-store-{name}-{}-{}.db",
+                std::process::id(),
+                now_ms()
+            ));
+            TempDb(p.to_string_lossy().into_owned())
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0));
+            }
+        }
+    }
+
+    fn open(db: &TempDb, instance: &str) -> Store {
+        let s = Store::open(&db.0, false, instance).unwrap();
+        s.register("t", "sc", "{}", |_| true).unwrap();
+        s
+    }
+
+    #[test]
+    fn put_get_or_put_and_lookup() {
+        let db = TempDb::new("put");
+        let s = open(&db, "i1");
+        assert_eq!(s.lookup("k").unwrap(), None);
+        assert_eq!(s.put("k", "1").unwrap(), "1");
+        assert_eq!(s.lookup("k").unwrap().as_deref(), Some("1"));
+        // Get-or-put: the first state wins.
+        assert_eq!(s.put("k", "2").unwrap(), "1");
+        assert_eq!(s.lookup("other").unwrap(), None);
+        let last: Option<String> = s
+            .lock()
+            .conn
+            .query_row(
+                "SELECT checkpoint_id FROM instances WHERE instance_id = 'i1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(last.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn a_rerun_reads_checkpoints_of_earlier_runs() {
+        let db = TempDb::new("rerun");
+        let first = open(&db, "i1");
+        first.put("a", "\"x\"").unwrap();
+        drop(first);
+        let second = open(&db, "i1");
+        assert_eq!(second.lookup("a").unwrap().as_deref(), Some("\"x\""));
+        assert_eq!(second.lookup("b").unwrap(), None);
+        // Another instance in the same file starts fresh.
+        let other = open(&db, "i2");
+        assert_eq!(other.lookup("a").unwrap(), None);
+    }
+
+    #[test]
+    fn a_signal_written_by_another_connection_is_seen_at_the_next_poll() {
+        let db = TempDb::new("signal");
+        let s = open(&db, "i1");
+        assert_eq!(s.poll_signal().unwrap(), None);
+        assert_eq!(s.poll_signal().unwrap(), None);
+        s.put("k", "1").unwrap();
+        assert_eq!(s.poll_signal().unwrap(), None);
+        let other = Connection::open(&db.0).unwrap();
+        other
+            .execute(
+                "INSERT INTO signals (instance_id, signal_type, created_at_ms) VALUES ('i1', 'resume', 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(s.poll_signal().unwrap().as_deref(), Some("resume"));
+        assert_eq!(s.poll_signal().unwrap().as_deref(), Some("resume"));
+        s.ack_signal("resume", false).unwrap();
+        assert_eq!(s.poll_signal().unwrap(), None);
+        // A write by another connection that is not a signal for this instance: still None.
+        other
+            .execute(
+                "INSERT INTO signals (instance_id, signal_type, created_at_ms) VALUES ('i2', 'cancel', 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(s.poll_signal().unwrap(), None);
+        other
+            .execute(
+                "INSERT OR REPLACE INTO signals (instance_id, signal_type, created_at_ms) VALUES ('i1', 'cancel', 2)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(s.poll_signal().unwrap().as_deref(), Some("cancel"));
+    }
+
+    #[test]
+    fn take_custom_into_stores_the_checkpoint() {
+        let db = TempDb::new("custom");
+        let s = open(&db, "i1");
+        assert_eq!(
+            s.take_custom_into("sid", "sk", |_| unreachable!()).unwrap(),
+            None
+        );
+        let other = Connection::open(&db.0).unwrap();
+        other
+            .execute(
+                "INSERT INTO custom_signals (instance_id, signal_id, payload, created_at_ms) VALUES ('i1', 'sid', X'3132', 1)",
+                [],
+            )
+            .unwrap();
+        let state = s
+            .take_custom_into("sid", "sk", |p| {
+                format!("{{\"payload\":{}}}", String::from_utf8_lossy(p))
+            })
+            .unwrap();
+        assert_eq!(state.as_deref(), Some("{\"payload\":12}"));
+        assert_eq!(s.lookup("sk").unwrap().as_deref(), Some("{\"payload\":12}"));
     }
 }
