@@ -163,14 +163,17 @@ def _store_error(proc_stderr: str) -> None:
 
 
 def test_full_disk_is_a_store_error(bins: dict[str, Path], tmp_path: Path) -> None:
-    big = write_input(tmp_path, {"big": "x" * 40_000})
+    # Its own file: the input of the `ok` run below must not overwrite it.
+    big = write_input(tmp_path, {"big": "x" * 40_000}, "big.json")
     with tmpfs(tmp_path / "mnt", "1m") as mnt:
         store = mnt / "s.db"
-        ok = run(bins["wait"], store, "ok", "--input", write_input(tmp_path, {"timeout": 1}))
+        small = write_input(tmp_path, {"timeout": 1})
+        ok = run(bins["wait"], store, "ok", "--input", small)
         assert ok.returncode == 1 and last_line(ok.stderr)["code"] == "SIGNAL_TIMEOUT"
         fill(mnt)
-        for instance in ("fresh", "ok"):  # a new instance, and an existing one
-            proc = run(bins["big"], store, instance, "--input", big)
+        # A new instance, and an existing one (with its stored input).
+        for instance, inp in (("fresh", big), ("ok", small)):
+            proc = run(bins["big"], store, instance, "--input", inp)
             assert proc.returncode == 1 and proc.stdout == "", proc.stderr
             _store_error(proc.stderr)
         (mnt / "filler").unlink()

@@ -168,6 +168,11 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(32);
         conn.busy_timeout(Duration::from_millis(10_000))
             .map_err(err)?;
+        // A new store gets 1 KiB pages (before WAL mode writes its first page; an existing
+        // file keeps its page size). A step commits about six small rows in different
+        // b-trees, one page each: with 4 KiB pages that is ~25 KB of WAL per step, which
+        // every checkpoint must fsync. See docs/STORE.md, "Page size".
+        conn.execute_batch("PRAGMA page_size=1024").map_err(err)?;
         let _mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
@@ -552,6 +557,37 @@ mod tests {
         let s = Store::open(&db.0, false, instance).unwrap();
         s.register("t", "sc", "{}", |_| true).unwrap();
         s
+    }
+
+    #[test]
+    fn new_stores_get_small_pages_and_old_ones_keep_theirs() {
+        let db = TempDb::new("page");
+        let s = open(&db, "i1");
+        let size = |s: &Store| -> i64 {
+            s.lock()
+                .conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(size(&s), 1024);
+        drop(s);
+        let old = TempDb::new("page4k");
+        let c = Connection::open(&old.0).unwrap();
+        let _: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .unwrap();
+        c.execute_batch(&format!("BEGIN;{SCHEMA}PRAGMA user_version = 1;COMMIT;"))
+            .unwrap();
+        drop(c);
+        let s = open(&old, "i1");
+        assert_eq!(size(&s), 4096);
+        assert_eq!(s.put("k", "1").unwrap(), "1");
+        let journal: String = s
+            .lock()
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "wal");
     }
 
     #[test]
