@@ -227,6 +227,8 @@ class Server:
         self.selector.register(conn, selectors.EVENT_READ, command)
 
     def finish(self, command: Command, *, from_pidfd: bool) -> None:
+        if command.pid not in self.commands:
+            return  # reaped earlier in this batch: its pid may already be someone else's
         if not from_pidfd:
             try:
                 gone = command.conn.recv(4096, socket.MSG_DONTWAIT) == b""
