@@ -112,6 +112,9 @@ def open_for_write(path: str) -> sqlite3.Connection:
     """Open (creating if needed) a store: WAL, busy timeout, schema and user_version 1."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
+        # The binary's page size for a store this command creates (docs/STORE.md, "Page
+        # size"); it takes effect only before the first page is written.
+        conn.execute("PRAGMA page_size=1024")
         conn.execute("PRAGMA journal_mode=WAL").fetchone()
         conn.execute("PRAGMA synchronous=NORMAL")
         if conn.execute("PRAGMA user_version").fetchone()[0] < 1:

@@ -32,6 +32,7 @@ def test_creates_schema_wal_and_user_version(tmp_path: Path) -> None:
     assert signal(store, "pause") == 0
     with sqlite3.connect(store) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 1024  # as the binary's
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"instances", "checkpoints", "signals", "custom_signals", "events"} <= tables
