@@ -100,15 +100,15 @@ def measure(n: int, jobs: int, env: dict[str, str]) -> dict[str, Any]:
     found["cosmetic"] = timed(build, root, env)
     leaf, cold_leaf = [], []
     for i in range(3):  # warm server (the default), then each in a process of its own
-        edit_leaf(root, f"warm {i}")
+        edit_leaf(root, f"warm {i} {time.time_ns()}")  # new content: never in the cache
         took = timed([*build, "--events", str(events)], root, env)
         leaf.append((took, rustc_ms(events)))
-        edit_leaf(root, f"cold {i}")
+        edit_leaf(root, f"cold {i} {time.time_ns()}")
         took = timed([*build, "--events", str(events)], root, {**env, "RUNTARA_BUILD_SERVER": "0"})
         cold_leaf.append((took, rustc_ms(events)))
     found["leaf_edit"], found["leaf_rustc_ms"] = min(leaf)
     found["leaf_edit_no_server"], found["leaf_no_server_rustc_ms"] = min(cold_leaf)
-    write(root, "s0", finish("child edit"))
+    write(root, "s0", finish(f"child edit {time.time_ns()}"))
     found["child_edit"] = timed(build, root, env)
     found["baseline_cargo"] = cargo_baseline(root, n)
     shutil.rmtree(root, ignore_errors=True)

@@ -71,7 +71,10 @@ def _location(kept: Sequence[str], cwd: Path) -> Path | None:
         return None
     import hashlib
 
-    ident = json.dumps([VERSION, str(cwd), list(kept)]).encode()
+    # Which installation runs is part of the request: another copy of runtara-build (another
+    # venv, a checkout on PYTHONPATH) has its own sources and runtime, which this manifest
+    # never statted.
+    ident = json.dumps([VERSION, str(cwd), list(kept), os.path.dirname(__file__)]).encode()
     return out / ".runtara" / f"noop-{hashlib.sha1(ident).hexdigest()[:20]}.json"
 
 

@@ -33,6 +33,17 @@ def test_any_stat_change_is_a_miss(tmp_path: Path) -> None:
     assert manifest.try_noop(["check", str(doc)], tmp_path) is None
 
 
+def test_another_installation_does_not_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another copy of runtara-build has sources and a runtime this record never statted.
+    doc = tmp_path / "x.json"
+    doc.write_text("{}")
+    manifest.record(["build", str(doc)], tmp_path, [doc], ("", "", []))
+    monkeypatch.setattr(manifest, "__file__", "/another/venv/runtara_build/manifest.py")
+    assert manifest.try_noop(["build", str(doc)], tmp_path) is None
+
+
 def test_imports_nothing_heavy() -> None:
     code = (
         "import sys, runtara_build.manifest, runtara_build.cli;"
