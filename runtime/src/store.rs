@@ -152,6 +152,7 @@ fn put_in(
 impl Store {
     /// Open (creating if needed) the store file. `full` selects `synchronous=FULL`.
     pub fn open(path: &str, full: bool, instance: &str) -> R<Store> {
+        crate::sqlmem::install();
         let conn = if walbuf::register() {
             Connection::open_with_flags_and_vfs(path, OpenFlags::default(), walbuf::NAME)
         } else {
