@@ -149,6 +149,34 @@ fn put_in(
     Ok(Some(String::from_utf8_lossy(&b).into_owned()))
 }
 
+/// Switch a store to WAL mode, waiting up to the busy timeout. Processes that create a
+/// store at the same moment contend for it: the switch needs the file to themselves, and
+/// when it cannot be made SQLite answers with the old mode (or "database is locked")
+/// rather than an error. A process that went on in rollback mode would fail its first
+/// concurrent commit (seen once in CI: one of twenty instances created together failed
+/// with STORE_ERROR "database is locked").
+fn wal_mode(conn: &Connection) -> R<()> {
+    let deadline = std::time::Instant::now() + Duration::from_millis(10_000);
+    loop {
+        let mode = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
+        match mode {
+            Ok(m) if m.eq_ignore_ascii_case("wal") || m.eq_ignore_ascii_case("memory") => {
+                return Ok(())
+            }
+            Ok(m) if std::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "the store must be in WAL mode, but it stayed in {m} mode"
+                ))
+            }
+            Err(e) if std::time::Instant::now() >= deadline => return Err(err(e)),
+            Err(e) if e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                return Err(err(e))
+            }
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the store file. `full` selects `synchronous=FULL`.
     pub fn open(path: &str, full: bool, instance: &str) -> R<Store> {
@@ -179,9 +207,7 @@ impl Store {
         // b-trees, one page each: with 4 KiB pages that is ~25 KB of WAL per step, which
         // every checkpoint must fsync. See docs/STORE.md, "Page size".
         conn.execute_batch("PRAGMA page_size=1024").map_err(err)?;
-        let _mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(err)?;
+        wal_mode(&conn)?;
         conn.execute_batch(if full {
             "PRAGMA synchronous=FULL;"
         } else {
@@ -1022,6 +1048,31 @@ mod tests {
             )
             .unwrap();
         assert_eq!(last.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn a_store_opened_while_another_connection_reads_it_still_gets_wal_mode() {
+        // The switch to WAL needs the file to itself: opening waits for the reader to finish
+        // (the busy handler, and `wal_mode` when SQLite answers with the old mode instead).
+        let db = TempDb::new("wal-switch");
+        let reader = Connection::open(&db.0).unwrap();
+        reader
+            .execute_batch("CREATE TABLE x (a); BEGIN; SELECT * FROM x;")
+            .unwrap();
+        let path = db.0.clone();
+        let opener = std::thread::spawn(move || {
+            let s = Store::open(&path, false, "i1").unwrap();
+            s.register("t", "sc", "{}", |_| true).unwrap();
+            let mode: String = s
+                .lock()
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            mode
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        reader.execute_batch("COMMIT").unwrap();
+        assert_eq!(opener.join().unwrap(), "wal");
     }
 
     #[test]
