@@ -40,6 +40,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# A handful of one-off builds: no build server left running after the bench (docs/SERVER.md).
+os.environ.setdefault("RUNTARA_BUILD_SERVER", "0")
 
 from tests.support.binaries import TEST_CACHE  # noqa: E402
 from tests.support.scenarios import agent, build, chain, finish, imm  # noqa: E402
