@@ -108,6 +108,12 @@ def delegate(argv: Sequence[str]) -> int | None:
         return _converse(sock, argv)
 
 
+def _frame(header: dict[str, object]) -> bytes:
+    """A request as the server reads it: a 4-byte big-endian length, then JSON."""
+    body = json.dumps(header).encode()
+    return len(body).to_bytes(4, "big") + body
+
+
 def _stdio_open() -> bool:
     """All three standard streams exist (a closed one would be a socket we open next)."""
     try:
@@ -121,10 +127,9 @@ def _stdio_open() -> bool:
 def _converse(sock: socket.socket, argv: Sequence[str]) -> int | None:
     umask = os.umask(0o022)
     os.umask(umask)
-    header = json.dumps(
+    message = _frame(
         {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
-    ).encode()
-    message = len(header).to_bytes(4, "big") + header
+    )
     try:
         socket.send_fds(sock, [message[:4096]], [0, 1, 2])
         sock.sendall(message[4096:])
@@ -194,8 +199,7 @@ def shutdown() -> int:
             try:
                 sock.settimeout(5)
                 sock.connect(str(path))
-                header = json.dumps({"shutdown": True}).encode()
-                sock.sendall(len(header).to_bytes(4, "big") + header)
+                sock.sendall(_frame({"shutdown": True}))
                 sock.recv(64)
             except OSError:
                 with contextlib.suppress(OSError):

@@ -22,7 +22,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from runtara_build.actions import Action, CompileRust, GenerateRust, LinkBinary, SharedInput
+from runtara_build.actions import (
+    Action,
+    CompileRust,
+    GenerateRust,
+    LinkBinary,
+    Output,
+    SharedInput,
+)
 from runtara_build.cache import ActionResult
 from runtara_build.explain import MISSING, Records, changed_fields
 from runtara_build.keys import action_key, digest_json
@@ -224,11 +231,18 @@ class Engine:
         cache transactions. Anything else goes to the action cache, which verifies."""
         label, placed = str(action.target), []
         for out in action.outputs:
-            recorded = self.records.output_stat(label, out.name)
-            if not recorded or recorded[1:] != stat_tuple(out.path):
+            digest = self._still_placed(label, out)
+            if digest is None:
                 return None
-            placed.append((out.name, str(recorded[0])))
+            placed.append((out.name, digest))
         return tuple(placed)
+
+    def _still_placed(self, label: str, out: Output) -> str | None:
+        """The digest recorded for an output whose file still stats as it was placed."""
+        recorded = self.records.output_stat(label, out.name)
+        if not recorded or recorded[1:] != stat_tuple(out.path):
+            return None
+        return str(recorded[0])
 
     def _materialize(self, action: Action, result: ActionResult) -> bool:
         """Place every output; an output whose file still stats as recorded is kept."""
@@ -238,8 +252,7 @@ class Engine:
             digest = result.output(out.name)
             if digest is None:
                 return False
-            recorded = self.records.output_stat(label, out.name)
-            fresh = recorded == [digest, *stat_tuple(out.path)]
+            fresh = self._still_placed(label, out) == digest
             if not fresh and not self.store.materialize(
                 digest, out.path, executable=out.executable
             ):
