@@ -20,7 +20,7 @@ from runtara_build.label import Kind, Label, Pattern, parse
 from runtara_build.resolve import ScenarioReference
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from runtara_build.actions import Action
     from runtara_build.cache import Store
@@ -59,13 +59,34 @@ class Built:
 
 
 @dataclass(frozen=True, slots=True)
+class Footprint:
+    """What one requested target read: its documents (file, as diagnostics show it), every
+    document it reaches included, and the labels of the targets it needed."""
+
+    documents: tuple[tuple[Path, str], ...]
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     built: tuple[Built, ...]
     warnings: tuple[Diagnostic, ...]
     outcomes: tuple[Outcome, ...] = ()
-    #: Everything the no-op fast path must stat: inputs read and outputs written.
-    inputs: tuple[Path, ...] = field(default=(), repr=False)
+    #: Per requested target, in the order of `built`.
+    footprints: tuple[Footprint, ...] = field(default=(), repr=False)
+    #: Every output of the build's targets.
+    outputs: tuple[Path, ...] = field(default=(), repr=False)
     out_dir: Path | None = None
+    #: The workspace's scenario indexes (tenant -> scenario id -> package) it computed.
+    indexes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    #: Everything else the no-op fast path must stat (computed on demand: it lists the
+    #: workspace, which a build of a few targets in a big workspace does not need).
+    read: Callable[[], tuple[Path, ...]] = field(default=tuple, repr=False, compare=False)
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        """Everything the no-op fast path must stat: inputs read and outputs written."""
+        return (*self.read(), *self.outputs)
 
     def outcome(self, label: str) -> str | None:
         """ "hit", "built" or "failed" for a target label such as `//acme/x:obj`."""
@@ -83,10 +104,16 @@ def default_cache_dir() -> Path:
 
 
 def build(
-    request: Request, *, cwd: Path, options: BuildOptions, overrides: Overrides | None = None
+    request: Request,
+    *,
+    cwd: Path,
+    options: BuildOptions,
+    overrides: Overrides | None = None,
+    indexes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> BuildResult:
-    """Build every target of `request`; raises BuildError with all diagnostics on failure."""
-    loaded = load_request(request, cwd)
+    """Build every target of `request`; raises BuildError with all diagnostics on failure.
+    `indexes`: the scenario indexes of an earlier build of the same workspace structure."""
+    loaded = load_request(request, cwd, indexes)
     found = [
         *loaded.diagnostics,
         *validate_graph(loaded.graph, loaded.workspace, strict=options.strict),
@@ -152,7 +179,7 @@ class _Session:
         actions = planner.actions(graph, binaries)
         runtime = _RuntimeOnce(self.cache_dir, identity)
         actions.update(_shared(graph, identity, runtime))
-        records = Records(self.out / ".runtara" / "records.json")
+        records = Records(self.out / ".runtara" / "records.sqlite")
         scratch = self.out / ".runtara" / "tmp"
         rustc = RustcContext(identity.toolchain.rustc, flags, runtime.paths, scratch)
         store = self.overrides.store or self._store()
@@ -166,9 +193,19 @@ class _Session:
             Built(label, kind, actions[Target(r.name, kind)].outputs[0].path)
             for label, kind, r in requested
         )
-        inputs = build_inputs(self.loaded, identity, self.cwd)
-        inputs += tuple(o.path for a in actions.values() for o in a.outputs)
-        return BuildResult(built, warnings, tuple(outcomes), inputs, self.out)
+        footprints = tuple(_footprint(graph, planner, kind, r) for _, kind, r in requested)
+        outputs = tuple(o.path for a in actions.values() for o in a.outputs)
+        loaded, cwd = self.loaded, self.cwd
+        return BuildResult(
+            built,
+            warnings,
+            tuple(outcomes),
+            footprints,
+            outputs,
+            self.out,
+            loaded.workspace.indexes() if loaded.workspace is not None else {},
+            lambda: build_inputs(loaded, identity, cwd),
+        )
 
     def _identity(self) -> Identity:
         from runtara_build.toolchain.identity import identify
@@ -225,6 +262,19 @@ class _RuntimeOnce:
             self.resolve()
         assert self._lib is not None
         return self._lib
+
+
+def _footprint(
+    graph: TargetGraph, planner: Planner, kind: Kind, ref: ScenarioReference
+) -> Footprint:
+    """Every document a request for this target loads (to validate it, whatever the kind)
+    and every target it needs."""
+    from runtara_build.graph import Target
+
+    docs = [planner.docs[name].ref for name in graph.closure(ref.name)]
+    documents = tuple((d.file, d.path) for d in docs if d.file is not None)
+    needed = graph.deps(Target(ref.name, kind))
+    return Footprint(documents, tuple(str(t) for t in needed if not t.shared))
 
 
 def _shared(graph: TargetGraph, identity: Identity, runtime: _RuntimeOnce) -> dict[Target, Action]:

@@ -83,11 +83,16 @@ class Loaded:
         return roots(target, self.resolver)[0]
 
 
-def load_request(request: Request, cwd: Path) -> Loaded:
-    """Resolve the targets and load their documents, children included."""
+def load_request(
+    request: Request, cwd: Path, indexes: Mapping[str, Mapping[str, str]] | None = None
+) -> Loaded:
+    """Resolve the targets and load their documents, children included. `indexes` are
+    scenario indexes an earlier build computed for the same workspace structure."""
     found: list[Diagnostic] = []
     targets = request.targets or ("//...",)
     workspace = _workspace(cwd, found) if any(map(is_label, targets)) else None
+    if workspace is not None and indexes:
+        workspace.adopt_indexes(indexes)
     resolver = Resolver(
         workspace, children_dir=request.children_dir, child_files=dict(request.child_files)
     )

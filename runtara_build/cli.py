@@ -10,14 +10,15 @@ Exit codes (DSL §11.4): 0 ok, 1 user error, 2 usage error, 70 internal error (a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runtara_build.errors import (
     EXIT_INTERNAL,
@@ -31,8 +32,9 @@ from runtara_build.errors import (
 )
 
 if TYPE_CHECKING:
-    from runtara_build.build import BuildResult
+    from runtara_build.build import BuildOptions, BuildResult
     from runtara_build.check import Request
+    from runtara_build.executor import Outcome
     from runtara_build.query import QueryResult
 
 PROG = "runtara-build"
@@ -216,37 +218,74 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_build(args: argparse.Namespace, request: Request, output: str | None) -> BuildResult:
-    from runtara_build.build import BuildOptions, build
-    from runtara_build.manifest import write_events
-    from runtara_build.progress import Progress
+    from runtara_build.build import build
 
-    progress = Progress()
-    options = BuildOptions(args.strict, output, args.jobs, progress)
-    try:
-        result = build(request, cwd=Path.cwd(), options=options)
-    finally:
-        progress.close()
+    with _progress() as progress:
+        result = build(request, cwd=Path.cwd(), options=_build_options(args, output, progress))
     _print_diagnostics(result.warnings)
-    if args.explain:
-        for outcome in result.outcomes:
-            for line in outcome.explain:
-                print(line, file=sys.stderr)
+    _explain(args, result.outcomes)
     if args.events:
+        from runtara_build.manifest import write_events
+
         write_events(args.events, (o.event() for o in result.outcomes if not o.target.shared))
     return result
 
 
-def _build(args: argparse.Namespace) -> int:
-    from runtara_build.errors import render
-    from runtara_build.manifest import record
+def _build_options(
+    args: argparse.Namespace, output: str | None, progress: Callable[..., None]
+) -> BuildOptions:
+    from runtara_build.build import BuildOptions
 
+    return BuildOptions(args.strict, output, args.jobs, progress)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[..., None]]:
+    from runtara_build.progress import Progress
+
+    progress = Progress()
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def _explain(args: argparse.Namespace, outcomes: Sequence[Outcome]) -> None:
+    if args.explain:
+        for outcome in outcomes:
+            for line in outcome.explain:
+                print(line, file=sys.stderr)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from runtara_build import dirty
+
+    if args.output is None and _dirty_build(args):
+        return EXIT_OK
     result = _run_build(args, _request(args), args.output)
     stdout = "".join(f"{built.path}\n" for built in result.built)
     sys.stdout.write(stdout)
-    warnings = "".join(render(d) + "\n" for d in result.warnings)
-    labels = [str(o.target) for o in result.outcomes if not o.target.shared]
-    record(args.argv, Path.cwd(), result.inputs, (stdout, warnings, labels))
+    dirty.record(args.argv, Path.cwd(), result, stdout)
     return EXIT_OK
+
+
+def _dirty_build(args: argparse.Namespace) -> bool:
+    """Only the targets an edit touched, when only documents changed (`dirty`)."""
+    from runtara_build.dirty import rebuild
+
+    with _progress() as progress:
+        options = _build_options(args, None, progress)
+        done = rebuild(args.argv, Path.cwd(), _request(args), options, args.plan)
+    if done is None:
+        return False
+    sys.stderr.write(done.stderr)
+    _explain(args, done.result.outcomes)
+    if args.events:
+        from runtara_build.manifest import write_hits
+
+        write_hits(args.events, done.targets, done.events())
+    sys.stdout.write(done.stdout)
+    return True
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -386,8 +425,14 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
-def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
-    """Entry point of the console script; returns the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    fast_path: bool = True,
+    plan: Mapping[str, Any] | None = None,
+) -> int:
+    """Entry point of the console script; returns the exit code. `plan` is what the no-op
+    fast path found out about a build's dirty set (`manifest.hint`), so it is not redone."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0].startswith("//") and "build" in COMMANDS:
         args_list.insert(0, "build")  # `runtara-build //a/b` is `runtara-build build //a/b`
@@ -402,6 +447,7 @@ def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
         parser = build_parser()
         args = parser.parse_args(args_list)
         args.argv = args_list
+        args.plan = plan
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE

@@ -1,7 +1,7 @@
 """`clean [--expunge]` and `cache gc [--max-size SIZE]`: deleting outputs and trimming the cache.
 
 In a workspace they act on `<root>/<[output] dir>` (which holds the engine's no-op manifest,
-`.runtara/noop-*.json`) and `<root>/<[cache] dir>`; outside one, on `./runtara-out` and the
+`.runtara/noop-*.manifest`) and `<root>/<[cache] dir>`; outside one, on `./runtara-out` and the
 file-mode cache (`build.default_cache_dir()`). Only the stdlib is imported at module level:
 `cli` builds every command's parser on every run.
 """

@@ -14,20 +14,12 @@ import sys
 
 def main() -> int:
     argv = sys.argv[1:]
-    if argv and argv[0].startswith("//"):
-        from pathlib import Path
+    plan = None
+    build = ["build", *argv] if argv and argv[0].startswith("//") else argv
+    if build[:1] == ["build"]:
+        from runtara_build.manifest import look
 
-        from runtara_build.manifest import try_noop
-
-        replayed = try_noop(["build", *argv], Path(os.getcwd()))
-        if replayed is not None:
-            return replayed
-    elif argv[:1] == ["build"]:
-        from pathlib import Path
-
-        from runtara_build.manifest import try_noop
-
-        replayed = try_noop(argv, Path(os.getcwd()))
+        replayed, plan = look(build, os.getcwd())
         if replayed is not None:
             return replayed
     if argv == ["shutdown"]:
@@ -36,12 +28,12 @@ def main() -> int:
         return shutdown()
     from runtara_build.client import delegate
 
-    delegated = delegate(argv)
+    delegated = delegate(argv, plan)
     if delegated is not None:
         return delegated
     from runtara_build.cli import main as full
 
-    return full(argv, fast_path=False)
+    return full(argv, fast_path=False, plan=plan)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 One grammar (STYLE §6): `<label> <field>: <old> → <new>`, digests shortened to 12 hex digits,
 `(none)` for a target with no previous record and `(missing)` for a missing output. The
 record (`Records`) keeps, per label, the key fields of its last successful build and the
-digest and stat of each materialised output, in one JSON file in the output tree. A lost
+digest and stat of each materialised output, in a small SQLite file in the output tree. A lost
 record makes explanations say `(none)` and sends every target to the action cache; a target
 whose fields and output stats still match it is up to date without a cache read (the no-op
 fast path's trust in materialised outputs, STYLE §4, per target).
@@ -12,9 +12,8 @@ fast path's trust in materialised outputs, STYLE §4, per target).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,36 +43,93 @@ def changed_fields(
 
 
 class Records:
-    """label -> {"fields": {...}, "outputs": {name: [digest, mtime_ns, size, inode]}}."""
+    """label -> {"fields": {...}, "outputs": {name: [digest, mtime_ns, size, inode]}}.
+
+    One SQLite table in the output tree, read a label at a time: a build of a few targets in
+    a workspace of thousands reads and writes a few rows, not a file of every label. Writes
+    wait in memory until `save`, one transaction; a concurrent build waits its turn.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data: dict[str, Any] = {}
-        try:
-            loaded = json.loads(path.read_text("utf-8"))
-            if isinstance(loaded, dict):
-                self._data = loaded
-        except (OSError, ValueError):
-            pass  # no record yet, or a torn one: explanations say (none)
+        self._db: sqlite3.Connection | None = None
+        self._read: dict[str, dict[str, Any] | None] = {}
+        self._pending: dict[str, str] = {}
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._db is None:
+            for attempt in range(2):
+                try:
+                    self._db = _open(self.path)
+                    break
+                except sqlite3.DatabaseError:
+                    if attempt == 0:  # not a database (a torn or foreign file): start afresh
+                        for suffix in ("", "-wal", "-shm"):
+                            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                except (sqlite3.Error, OSError):
+                    break  # unusable: explanations say (none), every target asks the cache
+        return self._db
+
+    def _entry(self, label: str) -> dict[str, Any] | None:
+        if label not in self._read:
+            db, found = self._connect(), None
+            try:
+                row = (
+                    db.execute("SELECT body FROM records WHERE label=?", (label,)).fetchone()
+                    if db
+                    else None
+                )
+                found = json.loads(row[0]) if row else None
+            except (sqlite3.Error, ValueError, TypeError):
+                found = None
+            self._read[label] = found if isinstance(found, dict) else None
+        return self._read[label]
 
     def fields(self, label: str) -> dict[str, str] | None:
-        entry = self._data.get(label)
-        return entry.get("fields") if isinstance(entry, dict) else None
+        entry = self._entry(label)
+        found = entry.get("fields") if entry is not None else None
+        return found if isinstance(found, dict) else None
 
     def output_stat(self, label: str, name: str) -> list[Any] | None:
-        entry = self._data.get(label)
-        outputs = entry.get("outputs", {}) if isinstance(entry, dict) else {}
-        found = outputs.get(name)
+        entry = self._entry(label)
+        outputs = entry.get("outputs") if entry is not None else None
+        found = outputs.get(name) if isinstance(outputs, dict) else None
         return found if isinstance(found, list) else None
 
     def update(self, label: str, fields: Mapping[str, str], outputs: Mapping[str, Any]) -> None:
-        self._data[label] = {"fields": dict(fields), "outputs": dict(outputs)}
+        entry = {"fields": dict(fields), "outputs": dict(outputs)}
+        if entry != self._read.get(label):
+            self._read[label] = entry
+            self._pending[label] = json.dumps(entry, sort_keys=True, separators=(",", ":"))
 
     def save(self) -> None:
-        """Write atomically; a concurrent build may win the race, which costs only detail."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".records.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # dumps, not dump: only dumps takes the C encoder (5-10x on a 1,000-target file)
-            handle.write(json.dumps(self._data, sort_keys=True, separators=(",", ":")))
-        os.replace(tmp, self.path)
+        """Write what changed in one transaction; failing costs only detail, never a build."""
+        db = self._connect() if self._pending else None
+        if db is None:
+            return
+        try:
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO records (label, body) VALUES (?, ?)",
+                    self._pending.items(),
+                )
+            self._pending.clear()
+        except sqlite3.Error:
+            pass
+        finally:
+            db.close()
+            self._db = None
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        # A record lost to a crash only costs a cache read: no fsync per build.
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE IF NOT EXISTS records (label TEXT PRIMARY KEY, body TEXT)")
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db

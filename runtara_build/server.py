@@ -20,6 +20,7 @@ import gc
 import importlib
 import io
 import json
+import marshal
 import os
 import selectors
 import signal
@@ -91,7 +92,7 @@ def _read_header(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
         if not chunk:
             raise ValueError("truncated header")
         body += chunk
-    value = json.loads(bytes(body))
+    value = marshal.loads(bytes(body))  # the client's `_frame`
     if not isinstance(value, dict):
         raise ValueError("header is not an object")
     return value, fds
@@ -117,7 +118,24 @@ def _child(header: dict[str, object], fds: list[int]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from runtara_build.cli import main
 
-    return main(argv, fast_path=False)
+    plan = header.get("plan")
+    return main(argv, fast_path=False, plan=plan if isinstance(plan, dict) else None)
+
+
+def _answer(conn: socket.socket, code: int) -> None:
+    """The child tells its client the exit code itself, once its output is out and its copies
+    of the client's streams are closed (a reader of them sees the end now): the client need
+    not wait for this process to be torn down and reaped. The server still answers on the
+    child's exit, for a child that never got here; the client reads the first answer."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        with contextlib.suppress(OSError):
+            conn.sendall(f"exit {code}\n".encode())
 
 
 class Server:
@@ -181,7 +199,7 @@ class Server:
         try:
             header, fds = _read_header(conn)
             if header.get("shutdown"):
-                conn.sendall(b'{"bye": true}\n')
+                conn.sendall(b"bye 0\n")
                 conn.close()
                 self.stop()
                 return
@@ -202,7 +220,6 @@ class Server:
             try:
                 self.selector.close()
                 self.listener.close()
-                conn.close()
                 for other in self.commands.values():
                     other.conn.close()
                     os.close(other.pidfd)
@@ -215,14 +232,13 @@ class Server:
                 traceback.print_exc()
             finally:
                 try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
+                    _answer(conn, code)
                 finally:
                     os._exit(code)
         pidfd = os.pidfd_open(pid)
         command = Command(conn, pid, pidfd, header, time.monotonic())
         self.commands[pid] = command
-        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        conn.sendall(f"pid {pid}\n".encode())
         self.selector.register(pidfd, selectors.EVENT_READ, command)
         self.selector.register(conn, selectors.EVENT_READ, command)
 
@@ -248,7 +264,7 @@ class Server:
             self.selector.unregister(command.conn)
         exit_code = os.waitstatus_to_exitcode(status)
         with contextlib.suppress(OSError):
-            command.conn.sendall(json.dumps({"exit": exit_code}).encode() + b"\n")
+            command.conn.sendall(f"exit {exit_code}\n".encode())
         ms = int((time.monotonic() - command.started) * 1000)
         log = {"pid": command.pid, "argv": command.header.get("argv"),
                "cwd": command.header.get("cwd"), "exit": exit_code, "ms": ms}  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -294,6 +295,24 @@ class Workspace:
         if isinstance(found, BuildError):
             raise found
         return found
+
+    def indexes(self) -> dict[str, dict[str, str]]:
+        """The scenario indexes computed so far, as plain data: tenant -> id -> package."""
+        return {
+            tenant: {sid: label.package for sid, label in index.items()}
+            for tenant, index in self._indexes.items()
+            if not isinstance(index, BuildError)
+        }
+
+    def adopt_indexes(self, indexes: Mapping[str, Mapping[str, str]]) -> None:
+        """Take indexes an earlier build computed (`indexes`) instead of reading every
+        package again; only for a structure proven unchanged since (`manifest.plan`)."""
+        for tenant, index in indexes.items():
+            found: dict[str, Label] = {}
+            for sid, package in index.items():
+                owner, _, name = package.partition("/")
+                found[sid] = Label(owner, name)
+            self._indexes[tenant] = found
 
     def _index(self, tenant: str) -> dict[str, Label]:
         index: dict[str, Label] = {}

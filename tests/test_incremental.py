@@ -167,7 +167,7 @@ def test_corrupt_cas_entry_is_detected_and_rebuilt(ws: Ws) -> None:
     rlib = next((ws.root / "runtara-out" / "obj" / "acme" / "leaf").glob("*.rlib"))
     digest = ws.store.put_file(rlib)
     ws.store._cas.set(digest, b"not the rlib")  # simulate a disk that flipped the blob
-    (ws.root / "runtara-out" / ".runtara" / "records.json").unlink()  # force materialising
+    (ws.root / "runtara-out" / ".runtara" / "records.sqlite").unlink()  # force materialising
     rlib.unlink()
     result = ws.build()
     assert result.outcome("//acme/leaf:obj") == "built"

@@ -56,10 +56,16 @@ class Server:
         logs = "".join(p.read_text() for p in self.dir.glob("*.log"))
         raise AssertionError(f"no build server came up in {self.dir}:\n{logs}")
 
-    def served(self) -> list[dict[str, object]]:
-        """The commands the server ran, from its log."""
-        lines = "".join(p.read_text() for p in self.dir.glob("*.log")).splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+    def served(self, count: int = 0) -> list[dict[str, object]]:
+        """The commands the server ran, from its log, once it has logged `count` of them (a
+        client has its answer from the command before the server logs the command's end)."""
+        deadline = time.monotonic() + 30
+        while True:
+            lines = "".join(p.read_text() for p in self.dir.glob("*.log")).splitlines()
+            found = [json.loads(line) for line in lines if line.startswith("{")]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ def test_a_command_through_the_server_prints_and_exits_as_in_its_own_process(
     for result in (first, second):
         assert (result.returncode, result.stdout, result.stderr) == (
             alone.returncode, alone.stdout, alone.stderr)  # fmt: skip
-    served = server.served()
+    served = server.served(1)
     assert [s["argv"] for s in served] == [["check", "//...", "--output=json"]]
     assert served[0]["cwd"] == str(ws) and served[0]["exit"] == 1
 
@@ -127,7 +133,7 @@ def test_the_command_gets_the_clients_directory_environment_and_umask(
     assert not (cache / "blob").exists()
     checked = server.run("check", "//acme/ok", cwd=sub)
     assert checked.returncode == 0, checked.stderr
-    served = server.served()
+    served = server.served(2)
     assert [s["cwd"] for s in served] == [str(outside), str(sub)]
 
 
@@ -158,12 +164,12 @@ def test_build_and_run_through_the_server(
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert ran.returncode == direct.returncode == 0, ran.stderr
     assert ran.stdout.splitlines()[-1] == direct.stdout.splitlines()[-1]
-    assert [s["argv"][0] for s in server.served()] == ["build", "run"]
+    assert [s["argv"][0] for s in server.served(2)] == ["build", "run"]
 
     # A failing binary's exit code comes back through the server unchanged.
     failing = server.run("run", "//acme/greet", "--", "--input", "-", cwd=ws, input="{")
     assert failing.returncode == 2, failing.stderr
-    assert server.served()[-1]["exit"] == 2
+    assert server.served(3)[-1]["exit"] == 2
 
 
 def test_a_closed_stdin_falls_back_to_running_here(server: Server, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def test_no_record_is_none_and_text_is_kept() -> None:
 
 
 def test_records_round_trip_and_survive_garbage(tmp_path: Path) -> None:
-    path = tmp_path / "records.json"
+    path = tmp_path / "records.sqlite"
     path.write_text("{torn")
     records = Records(path)
     assert records.fields("//a/b:src") is None
