@@ -15,10 +15,10 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from runtara_build.errors import (
     EXIT_INTERNAL,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from runtara_build.build import BuildOptions, BuildResult
     from runtara_build.check import Request
     from runtara_build.executor import Outcome
+    from runtara_build.manifest import Plan as ManifestPlan
     from runtara_build.query import QueryResult
 
 PROG = "runtara-build"
@@ -260,7 +261,7 @@ def _explain(args: argparse.Namespace, outcomes: Sequence[Outcome]) -> None:
 def _build(args: argparse.Namespace) -> int:
     from runtara_build import dirty
 
-    if args.output is None and _dirty_build(args):
+    if args.output is None and args.plan is not None and _dirty_build(args, args.plan):
         return EXIT_OK
     result = _run_build(args, _request(args), args.output)
     stdout = "".join(f"{built.path}\n" for built in result.built)
@@ -269,13 +270,13 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _dirty_build(args: argparse.Namespace) -> bool:
+def _dirty_build(args: argparse.Namespace, plan: ManifestPlan) -> bool:
     """Only the targets an edit touched, when only documents changed (`dirty`)."""
     from runtara_build.dirty import rebuild
 
     with _progress() as progress:
         options = _build_options(args, None, progress)
-        done = rebuild(args.argv, Path.cwd(), _request(args), options, args.plan)
+        done = rebuild(args.argv, Path.cwd(), _request(args), options, plan)
     if done is None:
         return False
     sys.stderr.write(done.stderr)
@@ -429,19 +430,20 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     fast_path: bool = True,
-    plan: Mapping[str, Any] | None = None,
+    plan: ManifestPlan | None = None,
 ) -> int:
-    """Entry point of the console script; returns the exit code. `plan` is what the no-op
-    fast path found out about a build's dirty set (`manifest.hint`), so it is not redone."""
+    """Entry point of the console script; returns the exit code. With `fast_path`, a build
+    first tries the manifest (`manifest.look`); without, `plan` is what the caller's look
+    found: an edit's dirty set, or None for a full build."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0].startswith("//") and "build" in COMMANDS:
         args_list.insert(0, "build")  # `runtara-build //a/b` is `runtara-build build //a/b`
     debug = "--debug" in args_list
     try:
-        if fast_path:  # the console script (`entry`) has tried it already
-            from runtara_build.manifest import try_noop
+        if fast_path and args_list[:1] == ["build"]:  # else `entry` has looked already
+            from runtara_build.manifest import look
 
-            replayed = try_noop(args_list, Path.cwd())
+            replayed, plan = look(args_list, Path.cwd())
             if replayed is not None:
                 return replayed
         parser = build_parser()

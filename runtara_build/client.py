@@ -11,20 +11,18 @@ in the background for the next one, so the server is only ever an optimisation.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
-import signal
-import socket
 import sys
 from collections.abc import Sequence
 
 TYPE_CHECKING = False  # not typing's: this module is on every command's path (see entry)
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+    import socket
+    from typing import BinaryIO
 
 #: Bump when the wire format changes (it is part of the identity, so old servers idle out).
-PROTOCOL = 3
+PROTOCOL = 4
 # os.path, not pathlib: importing pathlib costs every delegated command ~5 ms.
 _PACKAGE = os.path.dirname(os.path.realpath(__file__))
 
@@ -97,15 +95,15 @@ def _socket_dir() -> str | None:
     return directory
 
 
-def delegate(argv: Sequence[str], plan: dict[str, Any] | None = None) -> int | None:
-    """Run the command in the warm server; None when there is none (the caller runs it).
-    `plan` is the no-op fast path's finding (`manifest.hint`), handed on so the server's
-    command does not stat everything again."""
+def delegate(argv: Sequence[str]) -> int | None:
+    """Run the command in the warm server; None when there is none (the caller runs it)."""
     if not enabled() or not _stdio_open():
         return None
     directory = _socket_dir()
     if directory is None:
         return None
+    import socket  # here, not above: a command without a server never pays for it
+
     ident = identity()
     path = os.path.join(directory, f"{ident}.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,7 +114,7 @@ def delegate(argv: Sequence[str], plan: dict[str, Any] | None = None) -> int | N
         _spawn(directory, ident)
         return None
     with sock:
-        return _converse(sock, argv, plan)
+        return _converse(sock, argv)
 
 
 def _frame(header: dict[str, object]) -> bytes:
@@ -139,11 +137,15 @@ def _stdio_open() -> bool:
     return True
 
 
-def _converse(sock: socket.socket, argv: Sequence[str], plan: dict[str, Any] | None) -> int | None:
+def _converse(sock: socket.socket, argv: Sequence[str]) -> int | None:
+    import contextlib
+    import signal
+    import socket
+
     umask = os.umask(0o022)
     os.umask(umask)
     header = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
-    message = _frame({**header, "plan": plan})
+    message = _frame(header)
     try:
         socket.send_fds(sock, [message[:4096]], [0, 1, 2])
         sock.sendall(message[4096:])
@@ -181,6 +183,7 @@ def _reply(reader: BinaryIO, member: str) -> int | None:
 
 def _spawn(directory: str, ident: str) -> None:
     """Start a server in its own session, unless one is starting already (its lock is held)."""
+    import contextlib
     import fcntl
     import subprocess
 
@@ -204,6 +207,9 @@ def _spawn(directory: str, ident: str) -> None:
 
 def shutdown() -> int:
     """Stop every server of this user (`runtara-build shutdown`). Always exit 0."""
+    import contextlib
+    import socket
+
     directory = server_dir()
     if not os.path.isdir(directory):
         return 0

@@ -1,6 +1,6 @@
 """Rebuild only the requested targets an edit touched; record what the next build needs.
 
-The manifest (`manifest.plan`, stdlib only) names the requested targets that read a changed
+The fast path (`manifest.look`, stdlib only) names the requested targets that read a changed
 document when nothing else changed. Those targets alone go through the ordinary pipeline:
 loaded, validated, planned and run by the engine, keys and early cutoff as always. Everything
 the previous build said about the other targets is still true, because nothing they read
@@ -63,21 +63,11 @@ def record(argv: Sequence[str], cwd: Path, result: BuildResult, stdout: str) -> 
 
 
 def rebuild(
-    argv: Sequence[str],
-    cwd: Path,
-    request: Request,
-    options: BuildOptions,
-    hint: Mapping[str, Any] | None,
+    argv: Sequence[str], cwd: Path, request: Request, options: BuildOptions, plan: manifest.Plan
 ) -> Rebuilt | None:
     """The dirty build of an edit, or None when only a full build will do."""
-    saved = manifest.from_hint(hint, argv, cwd) if hint else None
-    dirty = hint.get("dirty") if hint and saved is not None else None
-    if saved is None:
-        saved = manifest.read(argv, cwd)
-        if saved is None or not saved.changed:
-            return None
-        dirty = manifest.plan(saved)
-    if dirty is None or saved.body.get("warnings", {}).get(""):
+    saved, dirty = plan.saved, plan.dirty
+    if saved.body.get("warnings", {}).get(""):
         return None
     roots = saved.roots()
     labels = list(dict.fromkeys(roots[i][0] for i in dirty))

@@ -135,8 +135,8 @@ class Saved:
         return list(dict.fromkeys(t for root in self.roots() for t in root[3]))
 
 
-def _load(argv: Sequence[str], cwd: Cwd, stat: Stat | None = None) -> Saved | None:
-    """The manifest of this request (if `stat` is given, only if it is still that file)."""
+def _load(argv: Sequence[str], cwd: Cwd) -> Saved | None:
+    """The manifest of this request, as written by the last successful build."""
     found = location(argv, cwd)
     if found is None:
         return None
@@ -145,8 +145,6 @@ def _load(argv: Sequence[str], cwd: Cwd, stat: Stat | None = None) -> Saved | No
         with open(where, "rb") as handle:
             st = os.fstat(handle.fileno())
             now = [st.st_mtime_ns, st.st_size, st.st_ino]
-            if stat is not None and now != stat:
-                return None
             # marshal, not json: a fifth of the load time and no import; the file is ours,
             # in the user's own output tree, and a damaged one only raises.
             body = marshal.loads(handle.read())
@@ -162,13 +160,24 @@ def read(argv: Sequence[str], cwd: Cwd) -> Saved | None:
     saved = _load(argv, cwd)
     if saved is None:
         return None
-    changed = saved.changed
+    changed, stat = saved.changed, os.stat
     try:
+        # The hot loop of every no-op: a stat and three comparisons per path, nothing else.
         for path, recorded in saved.body["stats"].items():
-            now = stat_of(path)
-            if now != recorded:
-                changed[path] = now
-    except (KeyError, TypeError, AttributeError):
+            try:
+                st = stat(path)
+            except (OSError, ValueError):
+                if recorded:
+                    changed[path] = []
+                continue
+            if (
+                not recorded
+                or st.st_mtime_ns != recorded[0]
+                or st.st_size != recorded[1]
+                or st.st_ino != recorded[2]
+            ):
+                changed[path] = [st.st_mtime_ns, st.st_size, st.st_ino]
+    except (KeyError, TypeError, AttributeError, IndexError):
         return None
     return saved
 
@@ -188,15 +197,25 @@ def try_noop(argv: Sequence[str], cwd: Cwd) -> int | None:
     return look(argv, cwd)[0]
 
 
-def look(argv: Sequence[str], cwd: Cwd) -> tuple[int | None, dict[str, Any] | None]:
-    """The fast path: (0, None) after a replay when nothing changed; (None, a `hint` naming
-    the dirty targets) when only documents changed; (None, None) otherwise."""
+class Plan:
+    """An edit's dirty set: the manifest, and the indices of the requested targets (its
+    `roots`) that read a changed document."""
+
+    __slots__ = ("dirty", "saved")
+
+    def __init__(self, saved: Saved, dirty: list[int]) -> None:
+        self.saved, self.dirty = saved, dirty
+
+
+def look(argv: Sequence[str], cwd: Cwd) -> tuple[int | None, Plan | None]:
+    """The fast path: (0, None) after a replay when nothing changed; (None, the `Plan`) when
+    only documents changed; (None, None) otherwise."""
     saved = read(argv, cwd)
     if saved is None:
         return None, None
     if saved.changed:
         dirty = plan(saved)
-        return None, None if dirty is None else hint(saved, dirty)
+        return None, None if dirty is None else Plan(saved, dirty)
     try:
         return replay(saved, argv), None
     except (KeyError, TypeError, IndexError):
@@ -223,22 +242,6 @@ def plan(saved: Saved) -> list[int] | None:
         return [i for i, root in enumerate(body["roots"]) if changed.intersection(root[2])]
     except (KeyError, TypeError, IndexError, ValueError):
         return None
-
-
-def hint(saved: Saved, dirty: list[int]) -> dict[str, Any]:
-    """What the command that runs the dirty build needs from this look: no second stat pass."""
-    return {"stat": saved.stat, "changed": saved.changed, "dirty": dirty}
-
-
-def from_hint(given: Mapping[str, Any], argv: Sequence[str], cwd: Cwd) -> Saved | None:
-    """The manifest a client looked at, if it is still the file it read; else None."""
-    try:
-        saved = _load(argv, cwd, list(given["stat"]))
-        if saved is not None:
-            saved.changed = {str(k): list(v) for k, v in given["changed"].items()}
-    except (KeyError, TypeError, AttributeError, ValueError):
-        return None
-    return saved
 
 
 def save(argv: Sequence[str], cwd: Cwd, body: dict[str, Any]) -> None:

@@ -54,6 +54,8 @@ WARM_MODULES = (
     "rich.console",
     "rich.status",
     "runtara_build.query",
+    "runtara_build.dirty",
+    "encodings.hex_codec",  # diskcache names its blob files with it
 )
 _MAX_HEADER = 16 << 20
 _CHECK_EVERY = 30.0
@@ -118,8 +120,7 @@ def _child(header: dict[str, object], fds: list[int]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from runtara_build.cli import main
 
-    plan = header.get("plan")
-    return main(argv, fast_path=False, plan=plan if isinstance(plan, dict) else None)
+    return main(argv)  # the fast path first: the client leaves it to the server
 
 
 def _answer(conn: socket.socket, code: int) -> None:

@@ -112,6 +112,30 @@ def test_a_command_through_the_server_prints_and_exits_as_in_its_own_process(
     assert served[0]["cwd"] == str(ws) and served[0]["exit"] == 1
 
 
+def test_no_op_and_dirty_builds_through_the_server(server: Server, tmp_path: Path) -> None:
+    # The server's child takes the fast path: a no-op replays, an edit builds its target only.
+    ws = workspace(tmp_path / "ws")
+    (ws / "acme" / "bad").rename(ws / "acme" / "other")
+    (ws / "acme" / "other" / "scenario.json").write_text(json.dumps(VALID))
+    events = tmp_path / "events.jsonl"
+    build = ("build", "//...:src", "--events", str(events))
+    first = server.run(*build, cwd=ws)  # runs here, starts a server
+    assert first.returncode == 0, first.stderr
+    server.wait_ready()
+    noop = server.run(*build, cwd=ws)
+    assert (noop.returncode, noop.stdout, noop.stderr) == (0, first.stdout, "")
+    edited = {**VALID, "name": "edited", "steps": {"f": {"stepType": "Finish", "id": "f",
+              "inputMapping": {"x": {"valueType": "immediate", "value": 7}}}}}  # fmt: skip
+    (ws / "acme" / "ok" / "scenario.json").write_text(json.dumps(edited))
+    dirty = server.run(*build, cwd=ws)
+    assert (dirty.returncode, dirty.stdout) == (0, first.stdout), dirty.stderr
+    assert dirty.stderr.splitlines() == ["[1/1] Generate //acme/ok:src"]
+    outcomes = [json.loads(line) for line in events.read_text().splitlines()]
+    assert {e["label"]: e["outcome"] for e in outcomes} == {
+        "//acme/ok:src": "built", "//acme/other:src": "hit"}  # fmt: skip
+    assert [s["argv"][:2] for s in server.served(2)] == [["build", "//...:src"]] * 2
+
+
 def test_the_command_gets_the_clients_directory_environment_and_umask(
     server: Server, tmp_path: Path
 ) -> None:

@@ -84,9 +84,9 @@ def test_a_document_edit_names_the_targets_that_read_it(tmp_path: Path) -> None:
     (tmp_path / "WORKSPACE").write_text("")
     _record(argv, tmp_path, [a, b], (pkg,))
     b.write_text('{"x": 1}')
-    assert manifest.look(argv, tmp_path)[1]["dirty"] == [1]  # type: ignore[index]
+    assert manifest.look(argv, tmp_path)[1].dirty == [1]  # type: ignore[union-attr]
     a.write_text('{"x": 2}')
-    assert manifest.look(argv, tmp_path)[1]["dirty"] == [0, 1]  # type: ignore[index]
+    assert manifest.look(argv, tmp_path)[1].dirty == [0, 1]  # type: ignore[union-attr]
 
 
 def test_a_save_by_rename_is_still_a_document_edit(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_a_save_by_rename_is_still_a_document_edit(tmp_path: Path) -> None:
     tmp = pkg / ".b.json.swp"
     tmp.write_text('{"y": 1}')
     tmp.replace(b)
-    assert manifest.look(argv, tmp_path)[1]["dirty"] == [1]  # type: ignore[index]
+    assert manifest.look(argv, tmp_path)[1].dirty == [1]  # type: ignore[union-attr]
 
 
 def test_anything_but_a_document_edit_needs_the_full_build(tmp_path: Path) -> None:
