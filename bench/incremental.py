@@ -200,6 +200,10 @@ def main() -> None:
     # editable install points at: a bench in a frozen worktree is not disturbed by edits here.
     env = {**os.environ, "RUNTARA_BUILD_SERVER": "1", "RUNTARA_BUILD_SERVER_DIR": str(server_dir),
            "PYTHONPATH": str(REPO)}  # fmt: skip
+    # As `make setup` and a pip install do: with PYTHONDONTWRITEBYTECODE set, stale bytecode
+    # would have every command compile the client's modules again.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "runtara_build"),
+                    str(REPO / "rules")], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     results: dict[str, Any] = {"sizes": {}}
     try:
         for n in sizes:

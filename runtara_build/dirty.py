@@ -50,14 +50,16 @@ def record(argv: Sequence[str], cwd: Path, result: BuildResult, stdout: str) -> 
     """Remember a successful build for the next identical request."""
     stats: dict[str, manifest.Stat] = {}
     listings: dict[str, list[str]] = {}
-    _stat_into(stats, listings, (str(p) for p in result.inputs))
+    _stat_into(stats, listings, (str(p) for p in result.read()))
     # A missing path need not be statted when its directory is: creating it changes the
     # directory's mtime (a thousand packages without BUILD.toml are a thousand stats saved).
     stats = {p: st for p, st in stats.items() if st or not stats.get(os.path.dirname(p))}
+    outputs: dict[str, manifest.Stat] = {}
+    _stat_into(outputs, {}, (str(p) for p in result.outputs))
     roots, warnings = _roots(stats, result.built, result.footprints, result.warnings)
     if roots is None:
         return  # a document the inputs missed: no record beats a wrong one
-    body = manifest.body(stats, (stdout, _stderr(result.warnings)), roots, {})
+    body = manifest.body((stats, outputs), (stdout, _stderr(result.warnings)), roots, {})
     body.update(listings=listings, warnings=warnings, indexes=result.indexes)
     manifest.save(argv, cwd, body)
 
@@ -66,6 +68,8 @@ def rebuild(
     argv: Sequence[str], cwd: Path, request: Request, options: BuildOptions, plan: manifest.Plan
 ) -> Rebuilt | None:
     """The dirty build of an edit, or None when only a full build will do."""
+    from runtara_build.build import BuildResult
+
     saved, dirty = plan.saved, plan.dirty
     if saved.body.get("warnings", {}).get(""):
         return None
@@ -73,10 +77,38 @@ def rebuild(
     labels = list(dict.fromkeys(roots[i][0] for i in dirty))
     if not all(label.startswith("//") and "@" not in label for label in labels):
         return None
-    result = _build(request, labels, cwd, options, saved.body.get("indexes"))
-    if result is None or not _same_outputs(result.built, {roots[i][0]: roots[i][1] for i in dirty}):
-        return None
+    outputs = _OutputCheck(saved)  # the other targets' outputs, statted while rustc runs
+    result = BuildResult((), ())  # no label: only directories changed, to the same names
+    if labels:
+        built = _build(request, labels, cwd, options, saved.body.get("indexes"))
+        if built is None or not _same_outputs(
+            built.built, {roots[i][0]: roots[i][1] for i in dirty}
+        ):
+            return None
+        result = built
+    if outputs.moved(result.outputs):
+        return None  # an output of a target this build did not look at changed
     return _merge(saved, dirty, result, argv, cwd)
+
+
+class _OutputCheck:
+    """The stat of every recorded output, on a thread of its own: it waits on the disk
+    while the build's main thread waits on rustc."""
+
+    def __init__(self, saved: manifest.Saved) -> None:
+        import threading
+
+        self._changed: dict[str, manifest.Stat] = {}
+        self._thread = threading.Thread(target=self._run, args=(saved,), daemon=True)
+        self._thread.start()
+
+    def _run(self, saved: manifest.Saved) -> None:
+        self._changed = saved.changed_outputs()
+
+    def moved(self, rebuilt: Iterable[Path]) -> bool:
+        """Did an output change that this build did not write?"""
+        self._thread.join()
+        return bool(set(self._changed) - {str(p) for p in rebuilt})
 
 
 def _build(
@@ -110,7 +142,8 @@ def _merge(
     stats.update(saved.changed)  # taken before this build read them: a later edit still shows
     fresh = [str(p) for fp in result.footprints for f, _ in fp.documents for p in (f, f.parent)]
     _stat_into(stats, listings, (p for p in fresh if p not in saved.changed), refresh=False)
-    _stat_into(stats, listings, (str(p) for p in result.outputs))
+    outputs: dict[str, manifest.Stat] = dict(body["outputs"])
+    _stat_into(outputs, {}, (str(p) for p in result.outputs))
     roots, warnings = _roots(stats, result.built, result.footprints, result.warnings)
     if roots is None:
         return None
@@ -118,14 +151,15 @@ def _merge(
     merged = list(body["roots"])
     for i in dirty:
         merged[i] = by_label[merged[i][0]]
+    # Each document's warnings: from this build for the documents it loaded, else as recorded.
     kept = {int(k): v for k, v in body["warnings"].items()}
-    rebuilt_docs = {i for root in roots for i in root[2]}
-    kept = {i: v for i, v in kept.items() if i not in rebuilt_docs}
+    loaded = {i for root in roots for i in root[2]}
+    kept = {i: v for i, v in kept.items() if i not in loaded}
     kept.update({int(k): v for k, v in warnings.items()})
     live = {i for root in merged for i in root[2]}
     lines = sorted((w for i in live for w in kept.get(i, ())), key=lambda w: w[:5])
     stderr = "".join(dict.fromkeys(w[5] + "\n" for w in lines))
-    new = manifest.body(stats, (body["stdout"], stderr), merged, {})
+    new = manifest.body((stats, outputs), (body["stdout"], stderr), merged, {})
     new.update(listings=listings, warnings={str(i): kept[i] for i in live if i in kept})
     new["indexes"] = {**body.get("indexes", {}), **result.indexes}
     manifest.save(argv, cwd, new)

@@ -117,13 +117,19 @@ def listing(directory: str) -> list[str]:
 
 
 class Saved:
-    """A manifest as read back: its body, and what changed since it was written."""
+    """A manifest as read back: its body, and what changed since it was written.
 
-    __slots__ = ("body", "changed", "stat", "where")
+    `changed` holds the inputs that changed; only when none did are the outputs statted too
+    (`outputs_checked`), their changes then in `changed`. A dirty build checks the outputs
+    itself, while rustc runs (`changed_outputs`).
+    """
+
+    __slots__ = ("body", "changed", "outputs_checked", "stat", "where")
 
     def __init__(self, where: str, stat: Stat, body: dict[str, Any]) -> None:
         self.where, self.stat, self.body = where, stat, body
         self.changed: dict[str, Stat] = {}
+        self.outputs_checked = False
 
     def roots(self) -> list[list[Any]]:
         """Per requested target: [label, printed path, [document indices], [target labels]]."""
@@ -133,6 +139,10 @@ class Saved:
     def targets(self) -> list[str]:
         """Every target label of the build, once each, for --events."""
         return list(dict.fromkeys(t for root in self.roots() for t in root[3]))
+
+    def changed_outputs(self) -> dict[str, Stat]:
+        """The recorded outputs whose stat changed (a missing one counts)."""
+        return _changed(self.body["outputs"])
 
 
 def _load(argv: Sequence[str], cwd: Cwd) -> Saved | None:
@@ -160,26 +170,36 @@ def read(argv: Sequence[str], cwd: Cwd) -> Saved | None:
     saved = _load(argv, cwd)
     if saved is None:
         return None
-    changed, stat = saved.changed, os.stat
     try:
-        # The hot loop of every no-op: a stat and three comparisons per path, nothing else.
-        for path, recorded in saved.body["stats"].items():
-            try:
-                st = stat(path)
-            except (OSError, ValueError):
-                if recorded:
-                    changed[path] = []
-                continue
-            if (
-                not recorded
-                or st.st_mtime_ns != recorded[0]
-                or st.st_size != recorded[1]
-                or st.st_ino != recorded[2]
-            ):
-                changed[path] = [st.st_mtime_ns, st.st_size, st.st_ino]
+        saved.changed = _changed(saved.body["stats"])
+        if not saved.changed:
+            saved.changed = _changed(saved.body["outputs"])
+            saved.outputs_checked = True
     except (KeyError, TypeError, AttributeError, IndexError):
         return None
     return saved
+
+
+def _changed(stats: Mapping[str, Stat]) -> dict[str, Stat]:
+    """The paths whose stat is not the recorded one, with their stat now."""
+    changed: dict[str, Stat] = {}
+    stat = os.stat
+    # The hot loop of every no-op: a stat and three comparisons per path, nothing else.
+    for path, recorded in stats.items():
+        try:
+            st = stat(path)
+        except (OSError, ValueError):
+            if recorded:
+                changed[path] = []
+            continue
+        if (
+            not recorded
+            or st.st_mtime_ns != recorded[0]
+            or st.st_size != recorded[1]
+            or st.st_ino != recorded[2]
+        ):
+            changed[path] = [st.st_mtime_ns, st.st_size, st.st_ino]
+    return changed
 
 
 def replay(saved: Saved, argv: Sequence[str]) -> int:
@@ -264,14 +284,15 @@ def save(argv: Sequence[str], cwd: Cwd, body: dict[str, Any]) -> None:
 
 
 def body(
-    stats: Mapping[str, Stat],
+    stats: tuple[Mapping[str, Stat], Mapping[str, Stat]],
     printed: tuple[str, str],
     roots: Iterable[list[Any]],
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """A manifest: `printed` is (stdout, stderr); `extra` holds listings and warnings."""
-    return {"stats": dict(stats), "stdout": printed[0], "stderr": printed[1],
-            "roots": list(roots), **extra}  # fmt: skip
+    """A manifest: `stats` of (inputs, outputs), `printed` (stdout, stderr); `extra` holds
+    listings, warnings and scenario indexes."""
+    return {"stats": dict(stats[0]), "outputs": dict(stats[1]), "stdout": printed[0],
+            "stderr": printed[1], "roots": list(roots), **extra}  # fmt: skip
 
 
 def write_hits(path: str, labels: Iterable[str], ran: Mapping[str, dict[str, Any]]) -> None:

@@ -65,7 +65,8 @@ class Ws:
         if full:
             for manifest in (self.root / "runtara-out" / ".runtara").glob("noop-*"):
                 manifest.unlink()
-        events = self.root / "events.jsonl"
+        # Outside the workspace: a file coming and going in its root is a change of structure.
+        events = self.root.parent / f"{self.root.name}-events.jsonl"
         events.unlink(missing_ok=True)
         argv = [str(CLI), "build", *(targets or ("//...:src",)), "--events", str(events)]
         proc = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, check=False)
@@ -104,6 +105,29 @@ def test_a_leaf_edit_looks_at_the_leaf_only(ws: Ws) -> None:
     assert (code, stdout) == (0, first[1])
     assert built(outcomes) == {"//acme/leaf:src"}
     assert set(outcomes) == set(first[3])  # every target still reported, the rest as hits
+
+
+def test_a_directory_that_changed_back_needs_no_build(ws: Ws) -> None:
+    first = ws.build()
+    scratch = ws.root / "acme" / "leaf" / ".scenario.json.swp"  # an editor came and went
+    scratch.write_text("")
+    scratch.unlink()
+    assert ws.progress() == ""
+    code, stdout, stderr, outcomes = ws.build()
+    assert (code, stdout, stderr) == (0, first[1], "")
+    assert built(outcomes) == set() and set(outcomes) == set(first[3])
+
+
+def test_an_output_changed_elsewhere_is_put_back(ws: Ws) -> None:
+    # A dirty build looks at the leaf only; p2's deleted output needs the full build.
+    p2 = ws.root / "runtara-out" / "src" / "acme" / "p2" / "lib.rs"
+    text = p2.read_text()
+    p2.unlink()
+    ws.write("leaf", finish({"a": value(6)}))
+    code, _, _, outcomes = ws.build()
+    assert code == 0 and p2.read_text() == text
+    leaf = ws.root / "runtara-out" / "src" / "acme" / "leaf" / "lib.rs"
+    assert outcomes["//acme/p2:src"] == "hit" and "6" in leaf.read_text()
 
 
 def test_a_child_edit_looks_at_its_callers(ws: Ws) -> None:

@@ -14,15 +14,23 @@ import pytest
 from runtara_build import manifest
 
 
-def _record(argv: list[str], cwd: Path, docs: list[Path], dirs: tuple[Path, ...] = ()) -> None:
+def _record(
+    argv: list[str],
+    cwd: Path,
+    docs: list[Path],
+    dirs: tuple[Path, ...] = (),
+    out: Path | None = None,
+) -> None:
     """A manifest of two requested targets: //t/a reads a.json, //t/b reads a.json and b.json."""
     paths = [str(p) for p in [*docs, *dirs]]
     stats = {p: manifest.stat_of(p) for p in paths}
+    outputs = {str(out): manifest.stat_of(str(out))} if out else {}
     roots = [["//t/a:bin", "out/a", [0], ["//t/a:bin", "//t/a:obj", "//t/a:src"]]]
     if len(docs) > 1:
         roots.append(["//t/b:bin", "out/b", [0, 1], ["//t/b:bin", "//t/b:obj", "//t/b:src"]])
     listings = {str(d): manifest.listing(str(d)) for d in dirs}
-    body = manifest.body(stats, ("out/a\n", ""), roots, {"listings": listings, "warnings": {}})
+    printed = ("out/a\n", "")
+    body = manifest.body((stats, outputs), printed, roots, {"listings": listings, "warnings": {}})
     manifest.save(argv, cwd, body)
 
 
@@ -53,6 +61,23 @@ def test_any_stat_change_is_a_miss(tmp_path: Path) -> None:
     assert manifest.try_noop(["build", str(a)], tmp_path) is None
     assert manifest.try_noop(["build", str(a), "--strict"], tmp_path) is None  # other request
     assert manifest.try_noop(["check", str(a)], tmp_path) is None
+
+
+def test_a_changed_output_is_a_miss_and_no_dirty_set(tmp_path: Path) -> None:
+    a, _, pkg = _docs(tmp_path)
+    out = tmp_path / "out.bin"
+    out.write_text("binary")
+    argv = ["build", "//..."]
+    (tmp_path / "WORKSPACE").write_text("")
+    _record(argv, tmp_path, [a], (pkg,), out)
+    assert manifest.try_noop(argv, tmp_path) == 0
+    out.write_text("tampered")
+    assert manifest.look(argv, tmp_path) == (None, None)
+    # With a document edited too, the outputs are left to the dirty build (`dirty`).
+    a.write_text('{"x": 3}')
+    found = manifest.look(argv, tmp_path)[1]
+    assert found is not None and not found.saved.outputs_checked
+    assert list(found.saved.changed_outputs()) == [str(out)]
 
 
 def test_another_installation_does_not_replay(
