@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from runtara_build.graph import Target, TargetGraph
     from runtara_build.targets import Planner
     from runtara_build.toolchain.identity import Identity
+    from runtara_build.workspace import Workspace
 
 FILE_OUT = Path("runtara-out/bin/_file")
 
@@ -219,13 +220,9 @@ class _Session:
         return identify(rustc, target, self.cache_dir)
 
     def _store(self) -> Store:
-        from runtara_build.cache import DEFAULT_MAX_SIZE
         from runtara_build.cache.local import LocalStore
-        from runtara_build.workspace import parse_size
 
-        ws = self.loaded.workspace
-        limit = parse_size(ws.config.cache.max_size) if ws is not None else DEFAULT_MAX_SIZE
-        return LocalStore(self.cache_dir, limit)
+        return LocalStore.open(self.cache_dir, _size_limit(self.loaded.workspace))
 
     def _jobs(self) -> int:
         ws = self.loaded.workspace
@@ -240,22 +237,39 @@ class _Session:
         return self.cwd / FILE_OUT / ref.scenario_id / "bin", "default"
 
 
+def _size_limit(ws: Workspace | None) -> int:
+    from runtara_build.cache import DEFAULT_MAX_SIZE
+    from runtara_build.workspace import parse_size
+
+    return parse_size(ws.config.cache.max_size) if ws is not None else DEFAULT_MAX_SIZE
+
+
+def warm_store(cwd: Path) -> None:
+    """Open the store of the workspace at `cwd` ahead of its next build (the build server
+    does, between commands); a workspace whose store does not exist yet is left alone."""
+    from runtara_build.cache.local import warm
+    from runtara_build.workspace import Workspace
+
+    try:
+        ws = Workspace.find(cwd)
+        warm(ws.root / ws.config.cache.dir, _size_limit(ws))
+    except BuildError:
+        pass
+
+
 class _RuntimeOnce:
     """The runtime rlib, ensured on first use (the `@runtime` target), then remembered."""
 
     def __init__(self, cache_dir: Path, identity: Identity) -> None:
         self.cache_dir, self.identity = cache_dir, identity
         self._lib: tuple[str, str] | None = None
-        self.key = ""
 
     def resolve(self) -> tuple[str, bool]:
-        from runtara_build.runtime_lib import RLIB, ensure_runtime, runtime_key
+        from runtara_build.runtime_lib import ensure_runtime
 
-        self.key = runtime_key(self.identity.toolchain)
-        existed = (self.cache_dir / "runtime" / self.key / RLIB).is_file()
         lib = ensure_runtime(self.cache_dir, self.identity.toolchain)
         self._lib = (str(lib.rlib), str(lib.deps))
-        return lib.digest, not existed
+        return lib.digest, lib.built
 
     def paths(self) -> tuple[str, str]:
         if self._lib is None:

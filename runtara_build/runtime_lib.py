@@ -30,6 +30,7 @@ class RuntimeLib:
     rlib: Path
     deps: Path
     digest: str  # the key the library was built under; part of every link key
+    built: bool = False  # built by this call (not found in the cache)
 
 
 def runtime_source_dir() -> Path:
@@ -69,9 +70,10 @@ def ensure_runtime(cache_dir: Path, toolchain: Toolchain) -> RuntimeLib:
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(home / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (done / RLIB).is_file():
+        built = not (done / RLIB).is_file()  # another process may have built it meanwhile
+        if built:
             _build(root, home, done, toolchain)
-    return RuntimeLib(done / RLIB, done / "deps", key)
+    return RuntimeLib(done / RLIB, done / "deps", key, built)
 
 
 def _build(root: Path, home: Path, done: Path, toolchain: Toolchain) -> None:

@@ -139,6 +139,20 @@ def _answer(conn: socket.socket, code: int) -> None:
             conn.sendall(f"exit {code}\n".encode())
 
 
+def _warm_store(header: dict[str, object]) -> None:
+    """After a build, open its workspace's store here, so the next build's child inherits it
+    open (`cache.local.warm`): the only state the server keeps between commands, and it is
+    checked against the store's files before each use."""
+    argv, cwd = header.get("argv"), header.get("cwd")
+    if not isinstance(argv, list) or not argv or not isinstance(cwd, str):
+        return
+    if argv[0] in ("build", "run") or str(argv[0]).startswith("//"):
+        from runtara_build.build import warm_store
+
+        with contextlib.suppress(Exception):  # an optimisation: never the server's end
+            warm_store(Path(cwd))
+
+
 class Server:
     def __init__(self, directory: Path, ident: str) -> None:
         self.path = directory / f"{ident}.sock"
@@ -272,6 +286,7 @@ class Server:
         print(json.dumps(log), flush=True)  # one line per command in the server's log
         command.conn.close()
         del self.commands[command.pid]
+        _warm_store(command.header)
 
 
 def main(argv: list[str]) -> int:

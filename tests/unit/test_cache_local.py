@@ -230,3 +230,47 @@ def test_concurrent_processes_do_not_corrupt_the_store(tmp_path: Path) -> None:
         assert store.check() == []  # every blob verifies, every result parses, no orphans
         assert store.entries() > 0
     assert os.listdir(tmp_path / "out") == ["bin"]  # no temp files left by materialize
+
+
+def test_a_warm_store_is_reused_until_its_files_change(tmp_path: Path) -> None:
+    from runtara_build.cache import local
+
+    directory = tmp_path / "cache"
+    local.warm(directory, LIMIT)  # no store there yet: nothing is created
+    assert not directory.exists()
+    LocalStore(directory, LIMIT).close()
+    local.warm(directory, LIMIT)
+    warm = LocalStore.open(directory, LIMIT)
+    assert LocalStore.open(directory, LIMIT) is warm
+    assert LocalStore.open(directory, LIMIT // 2) is not warm  # another limit: its own store
+    digest = warm.put_blob(SMALL)
+    # Another store in its place (moved aside, so no inode can be reused) is not the warm one.
+    directory.rename(tmp_path / "aside")
+    LocalStore(directory, LIMIT).close()
+    fresh = LocalStore.open(directory, LIMIT)
+    assert fresh is not warm and fresh.get_blob(digest) is None
+
+
+def _use_warm_store(directory: str, queue: Any) -> None:
+    store = LocalStore.open(Path(directory), LIMIT)
+    queue.put((store.get_blob(digest_bytes(SMALL)), store.put_blob(LARGE)))
+
+
+def test_a_warm_store_works_in_a_forked_child(tmp_path: Path) -> None:
+    # The build server warms a store, then forks commands that use it: no connection crosses
+    # the fork (diskcache reconnects in the child).
+    from runtara_build.cache import local
+
+    directory = tmp_path / "cache"
+    with LocalStore(directory, LIMIT) as first:
+        first.put_blob(SMALL)
+    local.warm(directory, LIMIT)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_use_warm_store, args=(str(directory), queue))
+    child.start()
+    small, large = queue.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0 and small == SMALL
+    with LocalStore(directory, LIMIT) as again:
+        assert again.get_blob(large) == LARGE
