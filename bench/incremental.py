@@ -5,7 +5,8 @@
 
 Per size N it generates a workspace of N scenarios in which every fifth one is a child
 shared by the four parents after it, then measures, whole process (`runtara-build` as a
-subprocess, with the build server on as by default): cold, no-op, cosmetic edit, leaf edit
+subprocess, with the build server on as by default): cold (an empty cache but for the
+runtime rlib, whose build is the runtime-change row), no-op, cosmetic edit, leaf edit
 (with the server, and each in a process of its own), shared-child edit; plus the no-op of
 `//...:src` over 10,000 scenarios and a runtime rlib change (N=10: a copy of the sources with
 one runtime file touched, so its rlib is rebuilt by cargo, then every obj and bin). The
@@ -50,8 +51,8 @@ def caller(child: str) -> dict[str, Any]:
             "executionPlan": [{"fromStep": "call", "toStep": "f"}]}  # fmt: skip
 
 
-def workspace(root: Path, n: int) -> None:
-    (root / "WORKSPACE").write_text(f'[cache]\ndir = "{CACHE}"\nmax_size = "50GiB"\n')
+def workspace(root: Path, n: int, cache: Path = CACHE) -> None:
+    (root / "WORKSPACE").write_text(f'[cache]\ndir = "{cache}"\nmax_size = "50GiB"\n')
     for i in range(n):
         doc = finish(f"s{i}") if i % 5 == 0 else caller(f"s{i - i % 5}")
         write(root, f"s{i}", doc)
@@ -90,11 +91,20 @@ def edit_leaf(root: Path, tag: str) -> None:
     write(root, "s1", doc)
 
 
+def cold_cache() -> Path:
+    """An empty cache but for the runtime rlib (its build is the runtime-change row)."""
+    fresh = Path(tempfile.mkdtemp(prefix="rb-bench-cache-"))
+    (CACHE / "runtime").mkdir(parents=True, exist_ok=True)
+    (fresh / "runtime").symlink_to(CACHE / "runtime")
+    return fresh
+
+
 def measure(n: int, jobs: int, env: dict[str, str]) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"rb-bench-{n}-"))
-    workspace(root, n)
+    cache = cold_cache()
+    workspace(root, n, cache)
     build = [str(CLI), "build", "//...", "-j", str(jobs)]
-    events = root / "events.jsonl"
+    events = root.parent / f"{root.name}-events.jsonl"  # not in the root: that is structure
     found: dict[str, Any] = {"cold": timed(build, root, env), "noop": best(build, root, env=env)}
     write(root, "s1", caller("s0"), indent=6)
     found["cosmetic"] = timed(build, root, env)
@@ -112,6 +122,8 @@ def measure(n: int, jobs: int, env: dict[str, str]) -> dict[str, Any]:
     found["child_edit"] = timed(build, root, env)
     found["baseline_cargo"] = cargo_baseline(root, n)
     shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
+    events.unlink(missing_ok=True)
     return found
 
 
