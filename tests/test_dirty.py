@@ -19,27 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.test_incremental import caller, finish, value
+
 CLI = Path(sys.executable).parent / "runtara-build"
-
-
-def finish(mapping: dict[str, Any], step_id: str = "f") -> dict[str, Any]:
-    return {"steps": {"f": {"stepType": "Finish", "id": step_id, "inputMapping": mapping}},
-            "entryPoint": "f"}  # fmt: skip
-
-
-def value(v: Any) -> dict[str, Any]:
-    return {"valueType": "immediate", "value": v}
-
-
-def caller(child: str) -> dict[str, Any]:
-    steps = {
-        "call": {"stepType": "StartScenario", "id": "call", "childScenarioId": child,
-                 "childVersion": "latest"},
-        "f": {"stepType": "Finish", "id": "f", "inputMapping": {
-            "got": {"valueType": "reference", "value": "steps.call.outputs"}}},
-    }  # fmt: skip
-    return {"steps": steps, "entryPoint": "call",
-            "executionPlan": [{"fromStep": "call", "toStep": "f"}]}  # fmt: skip
 
 
 class Ws:

@@ -29,9 +29,9 @@ pytestmark = [pytest.mark.rustc, pytest.mark.slow]
 IMM = "immediate"
 
 
-def finish(mapping: dict[str, Any]) -> dict[str, Any]:
+def finish(mapping: dict[str, Any], step_id: str = "f") -> dict[str, Any]:
     return {
-        "steps": {"f": {"stepType": "Finish", "id": "f", "inputMapping": mapping}},
+        "steps": {"f": {"stepType": "Finish", "id": step_id, "inputMapping": mapping}},
         "entryPoint": "f",
     }
 
