@@ -238,6 +238,9 @@ class Server:
                 for other in self.commands.values():
                     other.conn.close()
                     os.close(other.pidfd)
+                # The child, not the server, says its pid first: it may answer `exit` within
+                # milliseconds (a no-op), and that must never reach the client before `pid`.
+                conn.sendall(f"pid {os.getpid()}\n".encode())
                 code = _child(header, fds)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
@@ -253,7 +256,6 @@ class Server:
         pidfd = os.pidfd_open(pid)
         command = Command(conn, pid, pidfd, header, time.monotonic())
         self.commands[pid] = command
-        conn.sendall(f"pid {pid}\n".encode())
         self.selector.register(pidfd, selectors.EVENT_READ, command)
         self.selector.register(conn, selectors.EVENT_READ, command)
 
@@ -281,7 +283,7 @@ class Server:
         with contextlib.suppress(OSError):
             command.conn.sendall(f"exit {exit_code}\n".encode())
         ms = int((time.monotonic() - command.started) * 1000)
-        log = {"pid": command.pid, "argv": command.header.get("argv"),
+        log = {"server": os.getpid(), "pid": command.pid, "argv": command.header.get("argv"),
                "cwd": command.header.get("cwd"), "exit": exit_code, "ms": ms}  # fmt: skip
         print(json.dumps(log), flush=True)  # one line per command in the server's log
         command.conn.close()

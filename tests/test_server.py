@@ -74,12 +74,24 @@ def server() -> Iterator[Server]:
     try:
         yield found
     finally:
+        servers = {int(str(line["server"])) for line in found.served() if "server" in line}
         subprocess.run([str(CLI), "shutdown"], env=found.env, timeout=60, check=True)
         deadline = time.monotonic() + 30
-        while found.sockets() and time.monotonic() < deadline:
+        while (found.sockets() or any(map(_alive, servers))) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not found.sockets(), "shutdown left a server listening"
+        # A server waiting forever on a command it lost track of exits neither on shutdown
+        # nor when idle: every server that ran a command must be gone.
+        assert not [pid for pid in servers if _alive(pid)], "a server outlived shutdown"
         shutil.rmtree(found.dir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; its reaper may be slow
 
 
 def workspace(root: Path) -> Path:
@@ -134,6 +146,21 @@ def test_no_op_and_dirty_builds_through_the_server(server: Server, tmp_path: Pat
     assert {e["label"]: e["outcome"] for e in outcomes} == {
         "//acme/ok:src": "built", "//acme/other:src": "hit"}  # fmt: skip
     assert [s["argv"][:2] for s in server.served(2)] == [["build", "//...:src"]] * 2
+
+
+def test_quick_commands_through_the_server_run_once_each(server: Server, tmp_path: Path) -> None:
+    # A no-op answers within milliseconds of the fork: its `exit` must never overtake the
+    # `pid` line, or the client would run the command again and the server lose track of it.
+    ws = workspace(tmp_path / "ws")
+    (ws / "acme" / "bad" / "scenario.json").write_text(json.dumps(VALID))
+    first = server.run("build", "//...:src", cwd=ws)  # runs here, starts a server
+    assert first.returncode == 0, first.stderr
+    server.wait_ready()
+    for _ in range(25):
+        again = server.run("build", "//...:src", cwd=ws)
+        assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+    served = server.served(25)
+    assert len(served) == 25 and all(s["exit"] == 0 for s in served)
 
 
 def test_the_command_gets_the_clients_directory_environment_and_umask(
