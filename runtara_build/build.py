@@ -84,11 +84,6 @@ class BuildResult:
     #: workspace, which a build of a few targets in a big workspace does not need).
     read: Callable[[], tuple[Path, ...]] = field(default=tuple, repr=False, compare=False)
 
-    @property
-    def inputs(self) -> tuple[Path, ...]:
-        """Everything the no-op fast path must stat: inputs read and outputs written."""
-        return (*self.read(), *self.outputs)
-
     def outcome(self, label: str) -> str | None:
         """ "hit", "built" or "failed" for a target label such as `//acme/x:obj`."""
         found = [o.outcome for o in self.outcomes if str(o.target) == label]
@@ -159,7 +154,7 @@ class _Session:
         ws = loaded.workspace
         self.out = ws.root / ws.config.output.dir if ws is not None else cwd / "runtara-out"
         self.cache_dir = overrides.cache_dir or (
-            ws.root / ws.config.cache.dir if ws is not None else default_cache_dir()
+            _cache_dir(ws) if ws is not None else default_cache_dir()
         )
 
     def run(
@@ -237,6 +232,10 @@ class _Session:
         return self.cwd / FILE_OUT / ref.scenario_id / "bin", "default"
 
 
+def _cache_dir(ws: Workspace) -> Path:
+    return ws.root / ws.config.cache.dir
+
+
 def _size_limit(ws: Workspace | None) -> int:
     from runtara_build.cache import DEFAULT_MAX_SIZE
     from runtara_build.workspace import parse_size
@@ -252,7 +251,7 @@ def warm_store(cwd: Path) -> None:
 
     try:
         ws = Workspace.find(cwd)
-        warm(ws.root / ws.config.cache.dir, _size_limit(ws))
+        warm(_cache_dir(ws), _size_limit(ws))
     except BuildError:
         pass
 

@@ -108,7 +108,8 @@ class Records:
         if db is None:
             return
         try:
-            with db:
+            with db:  # the connection autocommits: BEGIN makes this one transaction
+                db.execute("BEGIN IMMEDIATE")
                 db.executemany(
                     "INSERT OR REPLACE INTO records (label, body) VALUES (?, ?)",
                     self._pending.items(),

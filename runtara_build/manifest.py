@@ -99,14 +99,6 @@ def location(argv: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[str, str
     return os.path.join(out, ".runtara", name), ident
 
 
-def stat_of(path: str) -> Stat:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return []
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
-
-
 def listing(directory: str) -> list[str]:
     """A directory's entries, sorted, directories marked with a trailing slash."""
     try:
@@ -124,10 +116,10 @@ class Saved:
     itself, while rustc runs (`changed_outputs`).
     """
 
-    __slots__ = ("body", "changed", "outputs_checked", "stat", "where")
+    __slots__ = ("body", "changed", "outputs_checked")
 
-    def __init__(self, where: str, stat: Stat, body: dict[str, Any]) -> None:
-        self.where, self.stat, self.body = where, stat, body
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
         self.changed: dict[str, Stat] = {}
         self.outputs_checked = False
 
@@ -153,14 +145,12 @@ def _load(argv: Sequence[str], cwd: Cwd) -> Saved | None:
     where, ident = found
     try:
         with open(where, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            now = [st.st_mtime_ns, st.st_size, st.st_ino]
             # marshal, not json: a fifth of the load time and no import; the file is ours,
             # in the user's own output tree, and a damaged one only raises.
             body = marshal.loads(handle.read())
         if not isinstance(body, dict) or body.get("ident") != ident:
             return None
-        return Saved(where, now, body)
+        return Saved(body)
     except (OSError, ValueError, EOFError, TypeError):
         return None
 

@@ -14,6 +14,11 @@ import pytest
 from runtara_build import manifest
 
 
+def _stat(path: str) -> list[int]:
+    st = os.stat(path)
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
 def _record(
     argv: list[str],
     cwd: Path,
@@ -23,8 +28,8 @@ def _record(
 ) -> None:
     """A manifest of two requested targets: //t/a reads a.json, //t/b reads a.json and b.json."""
     paths = [str(p) for p in [*docs, *dirs]]
-    stats = {p: manifest.stat_of(p) for p in paths}
-    outputs = {str(out): manifest.stat_of(str(out))} if out else {}
+    stats = {p: _stat(p) for p in paths}
+    outputs = {str(out): _stat(str(out))} if out else {}
     roots = [["//t/a:bin", "out/a", [0], ["//t/a:bin", "//t/a:obj", "//t/a:src"]]]
     if len(docs) > 1:
         roots.append(["//t/b:bin", "out/b", [0, 1], ["//t/b:bin", "//t/b:obj", "//t/b:src"]])
